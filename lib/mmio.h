@@ -1,0 +1,227 @@
+/* libmmio: memory-mapped file I/O behind one portable interface.
+ *
+ * The tools of mmtools speak to the operating system only through this
+ * header.  Every function reports failure through its return value and an
+ * mmio_error; the library never prints and never exits.  See libmmio(3). */
+#ifndef MMIO_H
+#define MMIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Errors ---------------------------------------------------------- */
+
+/* Library error codes; positive codes are the system's (errno, or
+ * GetLastError() on Windows). */
+#define MMIO_ESHRUNK   (-1) /* a mapped file shrank under the mapping */
+#define MMIO_ENOTREG   (-2) /* a regular file was needed */
+#define MMIO_ETOOBIG   (-3) /* does not fit the address space or reservation */
+#define MMIO_EPIPE     (-4) /* writing to a pipe whose reader has gone */
+
+typedef struct mmio_error {
+    const char *op;   /* what failed: "open", "map", "read", "write", ... */
+    const char *path; /* the file concerned, or NULL */
+    int code;         /* a system error code, or an MMIO_E* code */
+} mmio_error;
+
+/* Writes the reason for CODE into BUF (size SIZE) and returns BUF. */
+const char *mmio_strerror(int code, char *buf, size_t size);
+
+/* Writes "PATH: REASON" (or just the reason without a path) into BUF. */
+const char *mmio_format_error(const mmio_error *err, char *buf, size_t size);
+
+/* ---- Process ---------------------------------------------------------- */
+
+/* Prepares the process: a file-size limit becomes an EFBIG error instead
+ * of a killing SIGXFSZ; standard streams are binary.  Call once, first. */
+void mmio_init(void);
+
+/* ---- Files ------------------------------------------------------------ */
+
+typedef struct mmio_file mmio_file;
+
+enum mmio_kind {
+    MMIO_KIND_REGULAR,
+    MMIO_KIND_DIRECTORY,
+    MMIO_KIND_PIPE,
+    MMIO_KIND_TERMINAL,
+    MMIO_KIND_DEVICE,
+    MMIO_KIND_SOCKET,
+    MMIO_KIND_OTHER
+};
+
+/* Flags for mmio_open and mmio_create. */
+#define MMIO_READ         0x01 /* open for reading */
+#define MMIO_WRITE        0x02 /* open for reading and writing */
+#define MMIO_REGULAR_ONLY 0x04 /* fail with MMIO_ENOTREG, never block, on
+                                  anything but a regular file */
+#define MMIO_ATOMIC       0x08 /* mmio_create: write a temporary beside the
+                                  destination, renamed over it by
+                                  mmio_commit; see libmmio(3) */
+
+/* Opens PATH.  Returns NULL and fills ERR on failure. */
+mmio_file *mmio_open(const char *path, int flags, mmio_error *err);
+
+/* The standard streams, named "-" and "standard output". */
+mmio_file *mmio_stdin(mmio_error *err);
+mmio_file *mmio_stdout(mmio_error *err);
+
+/* Creates (or truncates) PATH for writing, empty.  With MMIO_ATOMIC the
+ * data goes to a temporary file that is removed on close, or on SIGINT,
+ * SIGTERM or SIGHUP, unless mmio_commit renamed it over PATH.  A
+ * destination that exists and is not a regular file is opened as it is. */
+mmio_file *mmio_create(const char *path, int flags, mmio_error *err);
+
+/* Sets the size of F to SIZE bytes, reserving the blocks of any growth so
+ * that a full disk or a file-size limit fails here, not in a mapping. */
+int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err);
+
+/* Flushes F to stable storage; for an atomic file, renames it over its
+ * destination (keeping the destination's permission bits).  F stays open. */
+int mmio_commit(mmio_file *f, mmio_error *err);
+
+/* Closes F (NULL is allowed).  An uncommitted atomic file is removed. */
+int mmio_close(mmio_file *f, mmio_error *err);
+
+const char *mmio_path(const mmio_file *f);
+enum mmio_kind mmio_kind(const mmio_file *f);
+
+/* The current size of F (0 for what is not a regular file). */
+int mmio_size(mmio_file *f, uint64_t *size, mmio_error *err);
+
+/* The current read/write position of F, 0 where it has none. */
+uint64_t mmio_tell(mmio_file *f);
+
+/* Non-zero when A and B are the same file. */
+int mmio_same_file(const mmio_file *a, const mmio_file *b);
+
+/* Reads up to SIZE bytes; *GOT is 0 at end of file.  Retries on EINTR. */
+int mmio_read(mmio_file *f, void *buf, size_t size, size_t *got,
+              mmio_error *err);
+
+/* Writes all SIZE bytes.  Retries on EINTR and short writes. */
+int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err);
+
+/* Copies IN, from its position to its end, to OUT by the fastest path the
+ * system offers.  Returns 0, or -1 when reading IN failed, or -2 when
+ * writing OUT failed; ERR says which. */
+int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err);
+
+/* ---- Mappings --------------------------------------------------------- */
+
+enum mmio_map_mode {
+    MMIO_MAP_READ,    /* read-only */
+    MMIO_MAP_SHARED,  /* read-write; changes reach the file */
+    MMIO_MAP_PRIVATE  /* copy-on-write; changes stay in memory */
+};
+
+#define MMIO_TO_END UINT64_MAX /* a length meaning "up to the end" */
+
+/* A window of a file in memory.  DATA points at exactly the byte asked
+ * for; the other members belong to the library. */
+typedef struct mmio_view {
+    unsigned char *data;
+    size_t size;
+    mmio_file *file;
+    void *base;         /* start of the aligned system mapping */
+    size_t base_size;
+    int mode;           /* the enum mmio_map_mode it was made with */
+    int owned_memory;   /* 1 when DATA is an mmio_arena, not a mapping */
+} mmio_view;
+
+/* Maps [OFFSET, OFFSET+LENGTH) of F.  A zero length (an empty file) gives
+ * a valid view of size 0.  Offsets need no alignment. */
+int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
+             enum mmio_map_mode mode, mmio_view *v, mmio_error *err);
+
+int mmio_unmap(mmio_view *v, mmio_error *err);
+
+#define MMIO_SYNC  1 /* wait until the data is on stable storage */
+#define MMIO_ASYNC 0 /* start writing back and return */
+
+/* Writes [OFFSET, OFFSET+LENGTH) of a view back to its file. */
+int mmio_flush(mmio_view *v, size_t offset, size_t length, int how,
+               mmio_error *err);
+
+enum mmio_hint {
+    MMIO_SEQUENTIAL,
+    MMIO_RANDOM,
+    MMIO_WILLNEED,
+    MMIO_DONTNEED
+};
+
+/* Tells the system how a view will be used; a no-op where unsupported. */
+void mmio_advise(mmio_view *v, enum mmio_hint hint);
+
+/* Runs FN(CTX) so that touching a mapped page whose file has shrunk away
+ * makes mmio_guard return -1 with MMIO_ESHRUNK in ERR instead of killing
+ * the process.  Otherwise returns what FN returns. */
+int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err);
+
+/* ---- Whole inputs and windows ---------------------------------------- */
+
+/* Reads or maps all of F from its position: a mapping for a non-empty
+ * regular file, an mmio_arena for a pipe, a terminal, a device or a file
+ * that reports size 0 (/proc).  Release with mmio_unmap. */
+int mmio_load(mmio_file *f, enum mmio_map_mode mode, mmio_view *v,
+              mmio_error *err);
+
+/* Walks F from its position in pieces of at most WINDOW bytes: mapped
+ * windows for a regular file, reads for anything else. */
+typedef struct mmio_walk {
+    mmio_file *file;
+    uint64_t offset;       /* where the next piece starts */
+    uint64_t end;          /* the file size seen so far */
+    size_t window;
+    int streaming;         /* 1 when reading instead of mapping */
+    mmio_view view;        /* the current mapped window */
+    unsigned char *buffer; /* the read buffer, when streaming */
+} mmio_walk;
+
+#define MMIO_DEFAULT_WINDOW ((size_t)(sizeof(void *) >= 8 ? 1u << 30 : 1u << 26))
+
+int mmio_walk_start(mmio_walk *w, mmio_file *f, size_t window,
+                    mmio_error *err);
+
+/* Gives the next piece in *DATA and *SIZE.  Returns 1 with a piece, 0 at
+ * the end, -1 on error.  A piece stays valid until the next call. */
+int mmio_walk_next(mmio_walk *w, const unsigned char **data, size_t *size,
+                   mmio_error *err);
+
+/* Releases the walk and leaves the file position after what was walked. */
+void mmio_walk_finish(mmio_walk *w);
+
+/* ---- Reserved address space ------------------------------------------ */
+
+/* Address space reserved up front and committed on demand, so a buffer
+ * can grow in place without copies. */
+typedef struct mmio_arena {
+    unsigned char *base;
+    size_t reserved;
+    size_t committed;
+} mmio_arena;
+
+#define MMIO_DEFAULT_RESERVE ((size_t)(sizeof(void *) >= 8 ? (size_t)1 << 36 : (size_t)1 << 29))
+
+int mmio_reserve(mmio_arena *a, size_t size, mmio_error *err);
+
+/* Makes at least the first SIZE bytes usable; fails with MMIO_ETOOBIG
+ * past the reservation. */
+int mmio_commit_memory(mmio_arena *a, size_t size, mmio_error *err);
+
+void mmio_release(mmio_arena *a);
+
+/* ---- Sizes ------------------------------------------------------------ */
+
+size_t mmio_page_size(void);
+size_t mmio_map_granularity(void); /* what view offsets are aligned to */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,222 @@
+/* The portable part of libmmio: error text, walks, whole loads and the
+ * plain copy, all built on the backend's primitives. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmio_internal.h"
+
+int mmio_fail(mmio_error *err, const char *op, const char *path, int code)
+{
+    if (err) {
+        err->op = op;
+        err->path = path;
+        err->code = code;
+    }
+    return -1;
+}
+
+const char *mmio_strerror(int code, char *buf, size_t size)
+{
+    const char *reason = NULL;
+
+    switch (code) {
+    case MMIO_ESHRUNK: reason = "file shrank while it was being read"; break;
+    case MMIO_ENOTREG: reason = "not a regular file"; break;
+    case MMIO_ETOOBIG: reason = "too large for the address space"; break;
+    case MMIO_EPIPE: reason = "Broken pipe"; break;
+    }
+    if (reason)
+        snprintf(buf, size, "%s", reason);
+    else
+        mmio_system_reason(code, buf, size);
+    return buf;
+}
+
+const char *mmio_format_error(const mmio_error *err, char *buf, size_t size)
+{
+    char reason[256];
+
+    mmio_strerror(err->code, reason, sizeof reason);
+    if (err->path)
+        snprintf(buf, size, "%s: %s", err->path, reason);
+    else
+        snprintf(buf, size, "%s", reason);
+    return buf;
+}
+
+/* ---- Walks ------------------------------------------------------------ */
+
+int mmio_walk_start(mmio_walk *w, mmio_file *f, size_t window,
+                    mmio_error *err)
+{
+    uint64_t size;
+    size_t granularity = mmio_map_granularity();
+
+    memset(w, 0, sizeof *w);
+    w->file = f;
+    if (window < granularity)
+        window = granularity;
+    w->window = window - window % granularity;
+    if (mmio_size(f, &size, err) < 0)
+        return -1;
+    w->offset = mmio_tell(f);
+    w->end = size;
+    /* A regular file that reports size 0 may still have content (/proc). */
+    w->streaming = mmio_kind(f) != MMIO_KIND_REGULAR || size == 0;
+    if (w->streaming) {
+        w->buffer = malloc(MMIO_STREAM_BUFFER);
+        if (!w->buffer)
+            return mmio_fail(err, "read", mmio_path(f), MMIO_ETOOBIG);
+    }
+    return 0;
+}
+
+static int walk_next_read(mmio_walk *w, const unsigned char **data,
+                          size_t *size, mmio_error *err)
+{
+    size_t got;
+
+    if (mmio_read(w->file, w->buffer, MMIO_STREAM_BUFFER, &got, err) < 0)
+        return -1;
+    *data = w->buffer;
+    *size = got;
+    return got > 0;
+}
+
+/* Some files cannot be mapped (sysfs, some devices): carry on reading. */
+static int walk_switch_to_reads(mmio_walk *w, const unsigned char **data,
+                                size_t *size, mmio_error *err)
+{
+    w->buffer = malloc(MMIO_STREAM_BUFFER);
+    if (!w->buffer)
+        return -1; /* ERR already says why the mapping failed */
+    mmio_seek(w->file, w->offset);
+    w->streaming = 1;
+    return walk_next_read(w, data, size, err);
+}
+
+int mmio_walk_next(mmio_walk *w, const unsigned char **data, size_t *size,
+                   mmio_error *err)
+{
+    uint64_t length;
+
+    if (w->streaming)
+        return walk_next_read(w, data, size, err);
+    if (w->view.data && mmio_unmap(&w->view, err) < 0)
+        return -1;
+    if (w->offset >= w->end) {
+        /* The file may have grown since the walk began; read that too. */
+        if (mmio_size(w->file, &w->end, err) < 0)
+            return -1;
+        if (w->offset >= w->end)
+            return 0;
+    }
+    length = w->end - w->offset;
+    if (length > w->window)
+        length = w->window;
+    if (mmio_map(w->file, w->offset, length, MMIO_MAP_READ, &w->view, err) < 0)
+        return walk_switch_to_reads(w, data, size, err);
+    mmio_advise(&w->view, MMIO_SEQUENTIAL);
+    w->offset += length;
+    *data = w->view.data;
+    *size = w->view.size;
+    return 1;
+}
+
+void mmio_walk_finish(mmio_walk *w)
+{
+    if (w->view.data)
+        mmio_unmap(&w->view, NULL);
+    free(w->buffer);
+    w->buffer = NULL;
+    if (!w->streaming)
+        mmio_seek(w->file, w->offset);
+}
+
+/* ---- Whole loads -------------------------------------------------------- */
+
+/* Reads F to its end into a fresh arena that becomes the view V. */
+static int load_stream(mmio_file *f, mmio_view *v, mmio_error *err)
+{
+    mmio_arena arena;
+    size_t used = 0, got;
+
+    if (mmio_reserve(&arena, MMIO_DEFAULT_RESERVE, err) < 0)
+        return -1;
+    for (;;) {
+        if (arena.committed - used < MMIO_STREAM_BUFFER
+            && mmio_commit_memory(&arena, used + MMIO_STREAM_BUFFER, err) < 0)
+            break;
+        if (mmio_read(f, arena.base + used, arena.committed - used, &got,
+                      err) < 0)
+            break;
+        if (got == 0) {
+            memset(v, 0, sizeof *v);
+            v->data = arena.base;
+            v->size = used;
+            v->file = f;
+            v->base = arena.base;
+            v->base_size = arena.reserved;
+            v->mode = MMIO_MAP_PRIVATE;
+            v->owned_memory = 1;
+            return 0;
+        }
+        used += got;
+    }
+    if (err && err->code == MMIO_ETOOBIG)
+        err->path = mmio_path(f);
+    mmio_release(&arena);
+    return -1;
+}
+
+int mmio_load(mmio_file *f, enum mmio_map_mode mode, mmio_view *v,
+              mmio_error *err)
+{
+    uint64_t size;
+
+    if (mmio_size(f, &size, err) < 0)
+        return -1;
+    if (mmio_kind(f) == MMIO_KIND_REGULAR && size > 0) {
+        uint64_t start = mmio_tell(f);
+        return mmio_map(f, start, size > start ? size - start : 0, mode, v,
+                        err);
+    }
+    return load_stream(f, v, err);
+}
+
+/* ---- Plain copy --------------------------------------------------------- */
+
+/* A write from a mapping fails when the mapped file shrank under it. */
+static int input_shrank(mmio_walk *walk)
+{
+    uint64_t size;
+
+    return !walk->streaming && mmio_size(walk->file, &size, NULL) == 0
+           && size < walk->offset;
+}
+
+int mmio_copy_plain(mmio_file *in, mmio_file *out, mmio_error *err)
+{
+    mmio_walk walk;
+    const unsigned char *data;
+    size_t size;
+    int more, status = 0;
+
+    if (mmio_walk_start(&walk, in, MMIO_DEFAULT_WINDOW, err) < 0)
+        return -1;
+    while ((more = mmio_walk_next(&walk, &data, &size, err)) > 0) {
+        if (mmio_write(out, data, size, err) < 0) {
+            status = input_shrank(&walk) ? -1 : -2;
+            if (status == -1)
+                mmio_fail(err, "read", mmio_path(in), MMIO_ESHRUNK);
+            break;
+        }
+    }
+    if (more < 0)
+        status = -1;
+    mmio_walk_finish(&walk);
+    return status;
+}

@@ -1,0 +1,643 @@
+/* libmmio backend for POSIX systems: open/mmap/msync/munmap/madvise, with
+ * the Linux fast paths copy_file_range and splice where configure found
+ * them. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mmio_internal.h"
+
+struct mmio_file {
+    int fd;
+    int is_std;          /* a standard stream: never closed here */
+    enum mmio_kind kind;
+    dev_t dev;
+    ino_t ino;
+    char *path;
+    char *temp_path;     /* an atomic file's temporary, until committed */
+    mode_t dest_mode;    /* permission bits the destination will get */
+};
+
+/* ---- Errors and process setup ----------------------------------------- */
+
+void mmio_system_reason(int code, char *buf, size_t size)
+{
+    const char *text = strerror(code);
+    size_t n = strlen(text);
+
+    if (size == 0)
+        return;
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+}
+
+void mmio_init(void)
+{
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+size_t mmio_page_size(void)
+{
+    static size_t page;
+
+    if (!page)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    return page;
+}
+
+size_t mmio_map_granularity(void)
+{
+    return mmio_page_size();
+}
+
+/* ---- Files ------------------------------------------------------------ */
+
+static enum mmio_kind kind_of(int fd, mode_t mode)
+{
+    if (S_ISREG(mode)) return MMIO_KIND_REGULAR;
+    if (S_ISDIR(mode)) return MMIO_KIND_DIRECTORY;
+    if (S_ISFIFO(mode)) return MMIO_KIND_PIPE;
+    if (S_ISSOCK(mode)) return MMIO_KIND_SOCKET;
+    if (S_ISCHR(mode)) return isatty(fd) ? MMIO_KIND_TERMINAL : MMIO_KIND_DEVICE;
+    if (S_ISBLK(mode)) return MMIO_KIND_DEVICE;
+    return MMIO_KIND_OTHER;
+}
+
+/* Wraps an open descriptor; takes ownership of FD unless IS_STD. */
+static mmio_file *wrap_fd(int fd, const char *path, int is_std,
+                          mmio_error *err)
+{
+    struct stat st;
+    mmio_file *f;
+
+    if (fstat(fd, &st) < 0) {
+        mmio_fail(err, "open", path, errno);
+        goto fail;
+    }
+    f = calloc(1, sizeof *f);
+    if (f)
+        f->path = strdup(path);
+    if (!f || !f->path) {
+        free(f);
+        mmio_fail(err, "open", path, ENOMEM);
+        goto fail;
+    }
+    f->fd = fd;
+    f->is_std = is_std;
+    f->kind = kind_of(fd, st.st_mode);
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    return f;
+fail:
+    if (!is_std)
+        close(fd);
+    return NULL;
+}
+
+mmio_file *mmio_open(const char *path, int flags, mmio_error *err)
+{
+    int oflags = (flags & MMIO_WRITE) ? O_RDWR : O_RDONLY;
+    int fd;
+    mmio_file *f;
+
+    oflags |= O_CLOEXEC | O_NOCTTY;
+    /* Non-blocking, so that a FIFO without a writer is refused at once. */
+    if (flags & MMIO_REGULAR_ONLY)
+        oflags |= O_NONBLOCK;
+    do
+        fd = open(path, oflags);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        mmio_fail(err, "open", path, errno);
+        return NULL;
+    }
+    f = wrap_fd(fd, path, 0, err);
+    if (f && (flags & MMIO_REGULAR_ONLY)) {
+        if (f->kind != MMIO_KIND_REGULAR) {
+            mmio_close(f, NULL);
+            mmio_fail(err, "open", path, MMIO_ENOTREG);
+            return NULL;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    }
+    return f;
+}
+
+mmio_file *mmio_stdin(mmio_error *err)
+{
+    return wrap_fd(STDIN_FILENO, "-", 1, err);
+}
+
+mmio_file *mmio_stdout(mmio_error *err)
+{
+    return wrap_fd(STDOUT_FILENO, "standard output", 1, err);
+}
+
+const char *mmio_path(const mmio_file *f)
+{
+    return f->path;
+}
+
+enum mmio_kind mmio_kind(const mmio_file *f)
+{
+    return f->kind;
+}
+
+int mmio_size(mmio_file *f, uint64_t *size, mmio_error *err)
+{
+    struct stat st;
+
+    if (fstat(f->fd, &st) < 0)
+        return mmio_fail(err, "stat", f->path, errno);
+    *size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    return 0;
+}
+
+uint64_t mmio_tell(mmio_file *f)
+{
+    off_t pos = lseek(f->fd, 0, SEEK_CUR);
+
+    return pos < 0 ? 0 : (uint64_t)pos;
+}
+
+void mmio_seek(mmio_file *f, uint64_t offset)
+{
+    lseek(f->fd, (off_t)offset, SEEK_SET);
+}
+
+int mmio_same_file(const mmio_file *a, const mmio_file *b)
+{
+    return a->dev == b->dev && a->ino == b->ino;
+}
+
+int mmio_read(mmio_file *f, void *buf, size_t size, size_t *got,
+              mmio_error *err)
+{
+    ssize_t n;
+
+    do
+        n = read(f->fd, buf, size);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return mmio_fail(err, "read", f->path, errno);
+    *got = (size_t)n;
+    return 0;
+}
+
+int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
+{
+    const char *p = buf;
+
+    while (size > 0) {
+        ssize_t n = write(f->fd, p, size);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return mmio_fail(err, "write", f->path,
+                             errno == EPIPE ? MMIO_EPIPE : errno);
+        }
+        p += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+/* ---- Atomic output files ---------------------------------------------- */
+
+/* Temporaries that a fatal signal must remove before the process dies. */
+#define MAX_TEMPS 16
+static char *volatile temp_registry[MAX_TEMPS];
+
+static void remove_temps_and_die(int sig)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temp_registry[i])
+            unlink(temp_registry[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void catch_fatal_signals(void)
+{
+    static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
+    static int done;
+
+    for (size_t i = 0; !done && i < sizeof fatal / sizeof *fatal; i++) {
+        struct sigaction old, sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = remove_temps_and_die;
+        sigemptyset(&sa.sa_mask);
+        /* Leave a signal ignored if it was (nohup). */
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(fatal[i], &sa, NULL);
+    }
+    done = 1;
+}
+
+/* Adds PATH to the registry (or removes it, with ADD 0), with the fatal
+ * signals blocked so the handler never sees a half-made change. */
+static int register_temp(char *path, int add)
+{
+    sigset_t block, old;
+    int found = -1;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    for (int i = 0; i < MAX_TEMPS && found < 0; i++) {
+        if (temp_registry[i] == (add ? NULL : path)) {
+            temp_registry[i] = add ? path : NULL;
+            found = i;
+        }
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return found;
+}
+
+static mode_t default_file_mode(void)
+{
+    mode_t mask = umask(0);
+
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+/* "DIR/.mmtools.XXXXXX" in the directory of PATH. */
+static char *temp_template(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    static const char name[] = ".mmtools.XXXXXX";
+    char *t = malloc(dirlen + sizeof name);
+
+    if (t) {
+        memcpy(t, path, dirlen);
+        memcpy(t + dirlen, name, sizeof name);
+    }
+    return t;
+}
+
+static mmio_file *create_temp(const char *path, const struct stat *dest,
+                              mmio_error *err)
+{
+    char *temp = temp_template(path);
+    mmio_file *f;
+    int fd;
+
+    if (!temp) {
+        mmio_fail(err, "create", path, ENOMEM);
+        return NULL;
+    }
+    catch_fatal_signals();
+    if (register_temp(temp, 1) < 0) {
+        free(temp);
+        mmio_fail(err, "create", path, EMFILE);
+        return NULL;
+    }
+    fd = mkostemp(temp, O_CLOEXEC);
+    if (fd < 0) {
+        mmio_fail(err, "create", path, errno);
+        register_temp(temp, 0);
+        free(temp);
+        return NULL;
+    }
+    f = wrap_fd(fd, path, 0, err);
+    if (!f) {
+        unlink(temp);
+        register_temp(temp, 0);
+        free(temp);
+        return NULL;
+    }
+    f->temp_path = temp;
+    f->dest_mode = dest ? dest->st_mode & 07777 : default_file_mode();
+    return f;
+}
+
+mmio_file *mmio_create(const char *path, int flags, mmio_error *err)
+{
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    int fd;
+
+    if ((flags & MMIO_ATOMIC) && !(exists && !S_ISREG(st.st_mode)))
+        return create_temp(path, exists ? &st : NULL, err);
+    if (exists && !S_ISREG(st.st_mode))
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    else
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
+                  0666);
+    if (fd < 0) {
+        mmio_fail(err, "create", path, errno);
+        return NULL;
+    }
+    return wrap_fd(fd, path, 0, err);
+}
+
+int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err)
+{
+    struct stat st;
+
+    if ((uint64_t)(off_t)size != size || (off_t)size < 0)
+        return mmio_fail(err, "resize", f->path, EFBIG);
+    if (fstat(f->fd, &st) < 0)
+        return mmio_fail(err, "resize", f->path, errno);
+    if (ftruncate(f->fd, (off_t)size) < 0)
+        return mmio_fail(err, "resize", f->path, errno);
+#ifdef HAVE_POSIX_FALLOCATE
+    if ((off_t)size > st.st_size) {
+        int e = posix_fallocate(f->fd, st.st_size, (off_t)size - st.st_size);
+        /* EINVAL/EOPNOTSUPP: the file system cannot reserve; not an error. */
+        if (e != 0 && e != EINVAL && e != EOPNOTSUPP) {
+            int undone = ftruncate(f->fd, st.st_size); /* E is what matters */
+            (void)undone;
+            return mmio_fail(err, "resize", f->path, e);
+        }
+    }
+#endif
+    return 0;
+}
+
+int mmio_commit(mmio_file *f, mmio_error *err)
+{
+    if (f->kind == MMIO_KIND_REGULAR && fsync(f->fd) < 0)
+        return mmio_fail(err, "write", f->path, errno);
+    if (!f->temp_path)
+        return 0;
+    if (fchmod(f->fd, f->dest_mode) < 0 || rename(f->temp_path, f->path) < 0)
+        return mmio_fail(err, "rename", f->path, errno);
+    register_temp(f->temp_path, 0);
+    free(f->temp_path);
+    f->temp_path = NULL;
+    return 0;
+}
+
+int mmio_close(mmio_file *f, mmio_error *err)
+{
+    int status = 0;
+
+    if (!f)
+        return 0;
+    if (f->temp_path) {
+        unlink(f->temp_path);
+        register_temp(f->temp_path, 0);
+        free(f->temp_path);
+    }
+    /* The path is freed below: the caller knows which file it closed. */
+    if (!f->is_std && close(f->fd) < 0)
+        status = mmio_fail(err, "close", NULL, errno);
+    free(f->path);
+    free(f);
+    return status;
+}
+
+/* ---- Fast copies ------------------------------------------------------- */
+
+/* Whether a failed copy errno belongs to the writing side. */
+static int is_output_errno(int e)
+{
+    return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EPIPE
+           || e == EROFS;
+}
+
+/* The kernel's copy loops, each moving at most a large chunk a call. */
+#define KERNEL_CHUNK ((size_t)1 << 30)
+
+/* Returns 1 when done, 0 when the kernel path is not available for this
+ * pair (nothing was copied), or the mmio_copy error status. */
+static int kernel_copy(mmio_file *in, mmio_file *out, mmio_error *err)
+{
+    int first = 1;
+
+    for (;;) {
+        ssize_t n = -1;
+#ifdef HAVE_COPY_FILE_RANGE
+        if (out->kind == MMIO_KIND_REGULAR)
+            n = copy_file_range(in->fd, NULL, out->fd, NULL, KERNEL_CHUNK, 0);
+        else
+#endif
+#ifdef HAVE_SPLICE
+        if (out->kind == MMIO_KIND_PIPE)
+            n = splice(in->fd, NULL, out->fd, NULL, KERNEL_CHUNK, SPLICE_F_MORE);
+        else
+#endif
+            return 0;
+        if (n == 0)
+            return 1;
+        if (n > 0) {
+            first = 0;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (first && !is_output_errno(errno) && errno != EIO)
+            return 0; /* EXDEV, EINVAL, ENOSYS, EBADF...: not for this pair */
+        if (is_output_errno(errno)) {
+            mmio_fail(err, "write", out->path,
+                      errno == EPIPE ? MMIO_EPIPE : errno);
+            return -2;
+        }
+        mmio_fail(err, "read", in->path, errno);
+        return -1;
+    }
+}
+
+int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
+{
+    uint64_t size;
+
+    /* A regular file of size 0 may still have content (/proc): read it. */
+    if (in->kind == MMIO_KIND_REGULAR && mmio_size(in, &size, NULL) == 0
+        && size > 0) {
+        int done = kernel_copy(in, out, err);
+        if (done != 0)
+            return done < 0 ? done : 0;
+    }
+    return mmio_copy_plain(in, out, err);
+}
+
+/* ---- Mappings ------------------------------------------------------------ */
+
+int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
+             enum mmio_map_mode mode, mmio_view *v, mmio_error *err)
+{
+    static unsigned char empty[1];
+    uint64_t aligned, delta;
+    int prot = PROT_READ, flags = MAP_SHARED;
+    void *base;
+
+    memset(v, 0, sizeof *v);
+    v->file = f;
+    v->mode = mode;
+    if (length == MMIO_TO_END) {
+        uint64_t size;
+        if (mmio_size(f, &size, err) < 0)
+            return -1;
+        length = size > offset ? size - offset : 0;
+    }
+    if (length == 0) { /* mmap refuses a zero length; an empty view is fine */
+        v->data = empty;
+        return 0;
+    }
+    aligned = offset - offset % mmio_map_granularity();
+    delta = offset - aligned;
+    if (length > SIZE_MAX - delta || (uint64_t)(off_t)aligned != aligned)
+        return mmio_fail(err, "map", f->path, MMIO_ETOOBIG);
+    if (mode != MMIO_MAP_READ)
+        prot |= PROT_WRITE;
+    if (mode == MMIO_MAP_PRIVATE)
+        flags = MAP_PRIVATE;
+    base = mmap(NULL, (size_t)(length + delta), prot, flags, f->fd,
+                (off_t)aligned);
+    if (base == MAP_FAILED)
+        return mmio_fail(err, "map", f->path, errno == ENOMEM ? MMIO_ETOOBIG : errno);
+    v->base = base;
+    v->base_size = (size_t)(length + delta);
+    v->data = (unsigned char *)base + delta;
+    v->size = (size_t)length;
+    return 0;
+}
+
+int mmio_unmap(mmio_view *v, mmio_error *err)
+{
+    int status = 0;
+
+    if (v->base && munmap(v->base, v->base_size) < 0)
+        status = mmio_fail(err, "unmap", v->file ? v->file->path : NULL, errno);
+    memset(v, 0, sizeof *v);
+    return status;
+}
+
+int mmio_flush(mmio_view *v, size_t offset, size_t length, int how,
+               mmio_error *err)
+{
+    const char *path = v->file ? v->file->path : NULL;
+
+    if (v->owned_memory || !v->base)
+        return 0;
+    if (offset > v->size || length > v->size - offset)
+        return mmio_fail(err, "flush", path, EINVAL);
+    if (length > 0) {
+        uintptr_t start = (uintptr_t)(v->data + offset);
+        uintptr_t page_start = start - start % mmio_page_size();
+        if (msync((void *)page_start, length + (start - page_start),
+                  how == MMIO_SYNC ? MS_SYNC : MS_ASYNC) < 0)
+            return mmio_fail(err, "flush", path, errno);
+    }
+    if (how == MMIO_SYNC && v->mode == MMIO_MAP_SHARED && fsync(v->file->fd) < 0)
+        return mmio_fail(err, "flush", path, errno);
+    return 0;
+}
+
+void mmio_advise(mmio_view *v, enum mmio_hint hint)
+{
+    int advice;
+
+    if (!v->base || v->owned_memory)
+        return;
+    switch (hint) {
+    case MMIO_SEQUENTIAL: advice = MADV_SEQUENTIAL; break;
+    case MMIO_RANDOM: advice = MADV_RANDOM; break;
+    case MMIO_WILLNEED: advice = MADV_WILLNEED; break;
+    default:
+        /* MADV_DONTNEED would throw away a private mapping's changes. */
+        if (v->mode == MMIO_MAP_PRIVATE)
+            return;
+        advice = MADV_DONTNEED;
+    }
+    madvise(v->base, v->base_size, advice);
+}
+
+/* ---- Fault guard --------------------------------------------------------- */
+
+static _Thread_local sigjmp_buf *guard_target;
+
+static void on_sigbus(int sig)
+{
+    if (guard_target)
+        siglongjmp(*guard_target, 1);
+    signal(sig, SIG_DFL); /* not inside a guard: a real fault */
+    raise(sig);
+}
+
+int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
+{
+    static int installed;
+    sigjmp_buf here;
+    sigjmp_buf *outer = guard_target;
+    int result;
+
+    if (!installed) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigbus;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGBUS, &sa, NULL);
+        installed = 1;
+    }
+    if (sigsetjmp(here, 1)) {
+        guard_target = outer;
+        return mmio_fail(err, "read", NULL, MMIO_ESHRUNK);
+    }
+    guard_target = &here;
+    result = fn(ctx);
+    guard_target = outer;
+    return result;
+}
+
+/* ---- Reserved address space --------------------------------------------- */
+
+int mmio_reserve(mmio_arena *a, size_t size, mmio_error *err)
+{
+    size_t page = mmio_page_size();
+    void *base;
+
+    memset(a, 0, sizeof *a);
+    size = (size + page - 1) / page * page;
+    base = mmap(NULL, size, PROT_NONE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED)
+        return mmio_fail(err, "reserve", NULL, MMIO_ETOOBIG);
+    a->base = base;
+    a->reserved = size;
+    return 0;
+}
+
+int mmio_commit_memory(mmio_arena *a, size_t size, mmio_error *err)
+{
+    size_t target;
+
+    if (size <= a->committed)
+        return 0;
+    if (size > a->reserved)
+        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
+    /* Grow by steps, so a byte-by-byte caller does not call mprotect often. */
+    target = (size + MMIO_ARENA_STEP - 1) / MMIO_ARENA_STEP * MMIO_ARENA_STEP;
+    if (target > a->reserved)
+        target = a->reserved;
+    if (mprotect(a->base + a->committed, target - a->committed,
+                 PROT_READ | PROT_WRITE) < 0)
+        return mmio_fail(err, "commit", NULL, errno == ENOMEM ? MMIO_ETOOBIG : errno);
+    a->committed = target;
+    return 0;
+}
+
+void mmio_release(mmio_arena *a)
+{
+    if (a->base)
+        munmap(a->base, a->reserved);
+    memset(a, 0, sizeof *a);
+}

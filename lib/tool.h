@@ -1,0 +1,49 @@
+/* What every mmtools program shares: its name, messages in one style,
+ * --help and --version, and the end of standard output.  Functions whose
+ * name starts with x either succeed or end the program. */
+#ifndef TOOL_H
+#define TOOL_H
+
+#include <stddef.h>
+
+#include "mmio.h"
+
+/* Exit statuses of every tool (see HACKING.md). */
+#define EXIT_TROUBLE 1 /* an input, output or data error */
+#define EXIT_USAGE   2 /* a bad option, value or operand count */
+
+/* Names the program for messages (getopt's too, through ARGV[0]) and
+ * prepares the process (mmio_init). */
+void tool_start(const char *name, char **argv);
+const char *tool_name(void);
+
+/* "PROG: MESSAGE" on standard error. */
+void tool_warn(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* "PROG: PATH: REASON" on standard error, from a libmmio error. */
+void tool_warn_error(const mmio_error *err);
+
+/* A usage error: "PROG: MESSAGE" (when FORMAT is not NULL) and the line
+ * "Try 'PROG --help' for more information.", then exit 2. */
+void tool_usage_error(const char *format, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/* Prints "PROG (mmtools) VERSION" and exits 0. */
+void tool_version(void) __attribute__((noreturn));
+
+/* Prints TEXT (the --help text, with %s standing for PROG) and exits 0. */
+void tool_help(const char *text) __attribute__((noreturn));
+
+/* Reports a failed write to standard output, then exits 1; quietly when
+ * the reader of a pipe has gone. */
+void tool_write_failed(const mmio_error *err) __attribute__((noreturn));
+
+/* Writes all of BUF to OUT, or ends the program through tool_write_failed. */
+void xwrite(mmio_file *out, const void *buf, size_t size);
+
+/* Flushes and closes standard output, reporting a failure; returns STATUS,
+ * or 1 when closing failed.  Every tool returns through this. */
+int tool_finish(int status);
+
+#endif
