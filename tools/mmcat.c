@@ -209,6 +209,10 @@ struct cat {
     /* As in GNU cat, carried from one file to the next: -1 inside a line,
      * 0 at the start of one, 1 or 2 after that many empty lines. */
     int newlines;
+    /* -E without -v shows the CR of a CRLF as ^M.  A CR that ends a piece
+     * waits here for the next byte, perhaps in the next file. */
+    bool crlf_rule;
+    bool pending_cr;
     struct line_number number;
     struct notation notation[256];
     struct out out;
@@ -236,6 +240,7 @@ static void build_notation(struct cat *c)
         }
         n->length = (unsigned char)len;
     }
+    c->crlf_rule = c->show_ends && !c->show_nonprinting;
     c->scan = c->show_nonprinting ? SCAN_UNPRINTABLE
             : c->show_tabs ? SCAN_TAB_OR_NEWLINE : SCAN_NEWLINE;
 }
@@ -281,12 +286,29 @@ static void empty_line(struct cat *c)
     emit_line_end(c);
 }
 
-/* Formats the bytes [P, END) into the output buffer. */
-static void format_piece(struct cat *c, const unsigned char *p,
+/* Settles a CR held back from the previous piece, now that the first
+ * byte of this one is known. */
+static void settle_pending_cr(struct cat *c, unsigned char next)
+{
+    out_room(&c->out);
+    if (next == '\n') {
+        *c->out.pos++ = '^';
+        *c->out.pos++ = 'M';
+    } else {
+        *c->out.pos++ = '\r';
+    }
+    c->pending_cr = false;
+}
+
+/* Formats the bytes [START, END) into the output buffer. */
+static void format_piece(struct cat *c, const unsigned char *start,
                          const unsigned char *end)
 {
     bool numbering = c->number_all || c->number_nonblank;
+    const unsigned char *p = start;
 
+    if (c->pending_cr)
+        settle_pending_cr(c, *p);
     while (p < end) {
         out_room(&c->out);
         if (c->newlines >= 0) {
@@ -301,9 +323,18 @@ static void format_piece(struct cat *c, const unsigned char *p,
         }
         const unsigned char *stop = find_stop(c, p, end);
         out_copy(&c->out, p, (size_t)(stop - p));
-        if (stop == end)
+        if (stop == end) {
+            if (c->crlf_rule && stop > p && stop[-1] == '\r') {
+                c->out.pos--;
+                c->pending_cr = true;
+            }
             break;
+        }
         if (*stop == '\n') {
+            if (c->crlf_rule && stop > start && stop[-1] == '\r') {
+                c->out.pos[-1] = '^';
+                *c->out.pos++ = 'M';
+            }
             emit_line_end(c);
             c->newlines = 0;
         } else {
@@ -464,6 +495,8 @@ int main(int argc, char **argv)
         status |= cat_file(&cat, "-");
     for (int i = 0; i < argc; i++)
         status |= cat_file(&cat, argv[i]);
+    if (cat.pending_cr)
+        *cat.out.pos++ = '\r';
     out_flush(&cat.out);
     mmio_close(cat.out.file, NULL);
     return tool_finish(status);
