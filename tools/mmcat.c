@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytescan.h"
 #include "mmio.h"
 #include "tool.h"
 
@@ -52,8 +53,10 @@ static const struct option long_options[] = {
 /* ---- Output buffer ------------------------------------------------------ */
 
 #define OUT_SIZE ((size_t)256 * 1024)
-/* Room kept free past LIMIT for one line number, one notation and "$\n". */
-#define OUT_SLACK 64
+/* Room kept free past LIMIT for one short copy, one line number, one
+ * notation and "^M$\n". */
+#define SHORT_COPY 64
+#define OUT_SLACK 256
 
 struct out {
     mmio_file *file;
@@ -62,48 +65,70 @@ struct out {
     unsigned char buf[OUT_SIZE];
 };
 
+/* Writes out the buffer, whose end is POS; returns the empty buffer. */
+static unsigned char *out_flush_at(struct out *o, unsigned char *pos)
+{
+    xwrite(o->file, o->buf, (size_t)(pos - o->buf));
+    return o->buf;
+}
+
 static void out_flush(struct out *o)
 {
-    xwrite(o->file, o->buf, (size_t)(o->pos - o->buf));
-    o->pos = o->buf;
+    o->pos = out_flush_at(o, o->pos);
 }
 
-/* Makes sure at least OUT_SLACK bytes are free. */
-static inline void out_room(struct out *o)
+/* Returns where to write next, with at least OUT_SLACK bytes free. */
+static inline unsigned char *out_make_room(struct out *o, unsigned char *pos)
 {
-    if (o->pos >= o->limit)
-        out_flush(o);
+    return pos >= o->limit ? out_flush_at(o, pos) : pos;
 }
 
-/* Appends N bytes, leaving at least OUT_SLACK bytes free. */
-static inline void out_copy(struct out *o, const unsigned char *p, size_t n)
+/* Appends what does not fit in one short move, flushing as it goes. */
+static unsigned char *out_put_long(struct out *o, unsigned char *pos,
+                                   const unsigned char *p, size_t n)
 {
-    while ((size_t)(o->limit - o->pos) < n) {
-        size_t part = (size_t)(o->limit - o->pos);
-        memcpy(o->pos, p, part);
-        o->pos += part;
-        p += part;
-        n -= part;
-        out_flush(o);
+    for (;;) {
+        size_t room = pos < o->limit ? (size_t)(o->limit - pos) : 0;
+        if (n <= room)
+            break;
+        memcpy(pos, p, room);
+        p += room;
+        n -= room;
+        pos = out_flush_at(o, pos + room);
     }
-    memcpy(o->pos, p, n);
-    o->pos += n;
+    memcpy(pos, p, n);
+    return pos + n;
+}
+
+/* Appends the N bytes at P at POS, which is at most OUT_SLACK / 4 past
+ * the limit.  A short run is one fixed-size move that writes a little
+ * past its end into the slack, when AVAIL (the bytes readable at P)
+ * allows. */
+static inline unsigned char *out_put(struct out *o, unsigned char *pos,
+                                     const unsigned char *p, size_t n,
+                                     size_t avail)
+{
+    if (n <= SHORT_COPY && avail >= SHORT_COPY) {
+        memcpy(pos, p, SHORT_COPY);
+        return pos + n;
+    }
+    return out_put_long(o, pos, p, n);
 }
 
 /* ---- Line numbers ---------------------------------------------------------- */
 
-/* The number as right-aligned text followed by a tab, as "%6d\t" would
- * print it, counted up in place. */
+/* The next line number as right-aligned text followed by a tab, as
+ * "%6d\t" would print it, counted up in place. */
 #define NUMBER_DIGITS 21
 struct line_number {
-    char text[NUMBER_DIGITS + 1];
+    char text[32]; /* digits, a tab, and room for a 16-byte copy */
     int print;  /* where the printed text starts: at most 6 digits back */
 };
 
 static void line_number_init(struct line_number *n)
 {
     memset(n->text, ' ', NUMBER_DIGITS);
-    n->text[NUMBER_DIGITS - 1] = '0';
+    n->text[NUMBER_DIGITS - 1] = '1';
     n->text[NUMBER_DIGITS] = '\t';
     n->print = NUMBER_DIGITS - 6;
 }
@@ -123,73 +148,7 @@ static inline void line_number_next(struct line_number *n)
     }
 }
 
-/* ---- Scanning ---------------------------------------------------------------- */
-
-#define ONES  UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-static inline uint64_t load64(const unsigned char *p)
-{
-    uint64_t x;
-
-    memcpy(&x, p, sizeof x);
-    return x;
-}
-
-/* Non-zero when some byte of X is zero. */
-static inline uint64_t has_zero_byte(uint64_t x)
-{
-    return (x - ONES) & ~x & HIGHS;
-}
-
-/* Non-zero when some byte of X is below ' ' or above '~'. */
-static inline uint64_t has_unprintable_byte(uint64_t x)
-{
-    uint64_t low7 = x & ~HIGHS;
-    uint64_t at_least_7f = (low7 + ONES) | x;
-    uint64_t at_least_20 = low7 + 0x60 * ONES;
-
-    return (at_least_7f | ~at_least_20) & HIGHS;
-}
-
-static const unsigned char *find_newline(const unsigned char *p,
-                                         const unsigned char *end)
-{
-    const unsigned char *q = memchr(p, '\n', (size_t)(end - p));
-
-    return q ? q : end;
-}
-
-static const unsigned char *find_tab_or_newline(const unsigned char *p,
-                                                const unsigned char *end)
-{
-    while (end - p >= 8) {
-        uint64_t x = load64(p);
-        if (has_zero_byte(x ^ ('\t' * ONES)) | has_zero_byte(x ^ ('\n' * ONES)))
-            break;
-        p += 8;
-    }
-    while (p < end && *p != '\t' && *p != '\n')
-        p++;
-    return p;
-}
-
-static const unsigned char *find_unprintable(const unsigned char *p,
-                                             const unsigned char *end)
-{
-    while (end - p >= 16 && !(has_unprintable_byte(load64(p))
-                              | has_unprintable_byte(load64(p + 8))))
-        p += 16;
-    while (end - p >= 8 && !has_unprintable_byte(load64(p)))
-        p += 8;
-    while (p < end && *p >= ' ' && *p <= '~')
-        p++;
-    return p;
-}
-
 /* ---- Formatting ------------------------------------------------------------- */
-
-enum scan { SCAN_NEWLINE, SCAN_TAB_OR_NEWLINE, SCAN_UNPRINTABLE };
 
 /* How one byte that a scan stops at is shown. */
 struct notation {
@@ -205,7 +164,7 @@ struct cat {
     bool show_ends;        /* -E */
     bool show_tabs;        /* -T */
     bool show_nonprinting; /* -v */
-    enum scan scan;
+    struct bytescan stops;  /* the bytes that are not copied as they are */
     /* As in GNU cat, carried from one file to the next: -1 inside a line,
      * 0 at the start of one, 1 or 2 after that many empty lines. */
     int newlines;
@@ -241,109 +200,113 @@ static void build_notation(struct cat *c)
         n->length = (unsigned char)len;
     }
     c->crlf_rule = c->show_ends && !c->show_nonprinting;
-    c->scan = c->show_nonprinting ? SCAN_UNPRINTABLE
-            : c->show_tabs ? SCAN_TAB_OR_NEWLINE : SCAN_NEWLINE;
+    if (c->show_nonprinting)
+        bytescan_init(&c->stops, ' ', 127, 127, 127);
+    else
+        bytescan_init(&c->stops, -128, '\n', c->show_tabs ? '\t' : '\n', '\n');
 }
 
-static inline const unsigned char *find_stop(const struct cat *c,
-                                             const unsigned char *p,
-                                             const unsigned char *end)
-{
-    switch (c->scan) {
-    case SCAN_TAB_OR_NEWLINE: return find_tab_or_newline(p, end);
-    case SCAN_UNPRINTABLE: return find_unprintable(p, end);
-    default: return find_newline(p, end);
-    }
-}
+/* The emitters below write at POS, which the caller keeps in a register,
+ * and return the new end; each writes at most OUT_SLACK / 4 bytes. */
 
-static inline void emit_number(struct cat *c)
+static inline unsigned char *put_number(struct line_number *n,
+                                        unsigned char *pos)
 {
-    struct line_number *n = &c->number;
-    size_t len;
+    size_t len = (size_t)(NUMBER_DIGITS + 1 - n->print);
 
+    if (len <= 16)
+        memcpy(pos, n->text + n->print, 16); /* one fixed-size move */
+    else
+        memcpy(pos, n->text + n->print, len);
+    /* Counting up after the copy, not before, keeps the byte stores of the
+     * count away from the next load of the text: twice as fast. */
     line_number_next(n);
-    len = (size_t)(NUMBER_DIGITS + 1 - n->print);
-    memcpy(c->out.pos, n->text + n->print, len);
-    c->out.pos += len;
+    return pos + len;
 }
 
-static inline void emit_line_end(struct cat *c)
+static inline unsigned char *put_line_end(const struct cat *c,
+                                          unsigned char *pos)
 {
-    if (c->show_ends)
-        *c->out.pos++ = '$';
-    *c->out.pos++ = '\n';
+    pos[0] = '$';
+    pos[c->show_ends] = '\n'; /* over the '$' unless -E */
+    return pos + 1 + c->show_ends;
 }
 
 /* A newline at the start of a line: an empty line, perhaps squeezed. */
-static void empty_line(struct cat *c)
+static unsigned char *put_empty_line(struct cat *c, unsigned char *pos)
 {
     if (c->newlines < 2)
         c->newlines++;
     if (c->newlines == 2 && c->squeeze_blank)
-        return;
+        return pos;
     if (c->number_all)
-        emit_number(c);
-    emit_line_end(c);
+        pos = put_number(&c->number, pos);
+    return put_line_end(c, pos);
 }
 
 /* Settles a CR held back from the previous piece, now that the first
  * byte of this one is known. */
-static void settle_pending_cr(struct cat *c, unsigned char next)
+static unsigned char *settle_pending_cr(struct cat *c, unsigned char *pos,
+                                        unsigned char next)
 {
-    out_room(&c->out);
-    if (next == '\n') {
-        *c->out.pos++ = '^';
-        *c->out.pos++ = 'M';
-    } else {
-        *c->out.pos++ = '\r';
-    }
     c->pending_cr = false;
+    if (next != '\n') {
+        *pos = '\r';
+        return pos + 1;
+    }
+    memcpy(pos, "^M", 2);
+    return pos + 2;
 }
 
 /* Formats the bytes [START, END) into the output buffer. */
 static void format_piece(struct cat *c, const unsigned char *start,
                          const unsigned char *end)
 {
-    bool numbering = c->number_all || c->number_nonblank;
+    const bool numbering = c->number_all || c->number_nonblank;
     const unsigned char *p = start;
+    unsigned char *pos = out_make_room(&c->out, c->out.pos);
+    struct bytescan_cursor cursor;
 
     if (c->pending_cr)
-        settle_pending_cr(c, *p);
+        pos = settle_pending_cr(c, pos, *p);
+    bytescan_start(&cursor, &c->stops, p, end);
     while (p < end) {
-        out_room(&c->out);
+        const unsigned char *stop = bytescan_next(&cursor);
+
+        pos = out_make_room(&c->out, pos);
         if (c->newlines >= 0) {
-            if (*p == '\n') {
-                empty_line(c);
+            if (stop == p && *p == '\n') {
+                pos = put_empty_line(c, pos);
                 p++;
                 continue;
             }
             if (numbering)
-                emit_number(c);
+                pos = put_number(&c->number, pos);
             c->newlines = -1;
         }
-        const unsigned char *stop = find_stop(c, p, end);
-        out_copy(&c->out, p, (size_t)(stop - p));
+        pos = out_put(&c->out, pos, p, (size_t)(stop - p), (size_t)(end - p));
         if (stop == end) {
             if (c->crlf_rule && stop > p && stop[-1] == '\r') {
-                c->out.pos--;
+                pos--;
                 c->pending_cr = true;
             }
             break;
         }
         if (*stop == '\n') {
             if (c->crlf_rule && stop > start && stop[-1] == '\r') {
-                c->out.pos[-1] = '^';
-                *c->out.pos++ = 'M';
+                memcpy(pos - 1, "^M", 2);
+                pos++;
             }
-            emit_line_end(c);
+            pos = put_line_end(c, pos);
             c->newlines = 0;
         } else {
             const struct notation *n = &c->notation[*stop];
-            memcpy(c->out.pos, n->text, sizeof n->text);
-            c->out.pos += n->length;
+            memcpy(pos, n->text, sizeof n->text);
+            pos += n->length;
         }
         p = stop + 1;
     }
+    c->out.pos = pos;
 }
 
 struct piece {

@@ -1,0 +1,123 @@
+/* Finding the bytes of a small set in a buffer, 64 bytes at a time: the
+ * set is "every byte below BELOW (as a signed char) and the bytes EQ[]".
+ * SSE2 where the compiler targets it, a table elsewhere. */
+#ifndef BYTESCAN_H
+#define BYTESCAN_H
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+struct bytescan {
+    signed char below; /* -128 for none */
+    unsigned char eq[3];
+    unsigned char in_set[256];
+};
+
+/* A set of the bytes EQ0..EQ2 (repeat one to use fewer) and every byte
+ * that is below BELOW taken as a signed char: BELOW 0x20 takes the C0
+ * controls and every byte from 0x80 up. */
+static inline void bytescan_init(struct bytescan *s, signed char below,
+                                 unsigned char eq0, unsigned char eq1,
+                                 unsigned char eq2)
+{
+    s->below = below;
+    s->eq[0] = eq0;
+    s->eq[1] = eq1;
+    s->eq[2] = eq2;
+    for (int b = 0; b < 256; b++)
+        s->in_set[b] = (signed char)b < below || b == eq0 || b == eq1
+                       || b == eq2;
+}
+
+#ifdef __SSE2__
+static inline uint64_t bytescan_mask16(const struct bytescan *s,
+                                       const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)s->eq[0]));
+
+    /* The common sets (one byte; controls and DEL) take fewer steps. */
+    if (s->eq[1] != s->eq[0])
+        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)s->eq[1])));
+    if (s->eq[2] != s->eq[0])
+        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)s->eq[2])));
+    if (s->below != -128)
+        hit = _mm_or_si128(hit, _mm_cmplt_epi8(v, _mm_set1_epi8(s->below)));
+    return (uint64_t)(unsigned)_mm_movemask_epi8(hit);
+}
+
+/* Bit I of the result is set when P[I] is in the set; P has 64 bytes. */
+static inline uint64_t bytescan_mask64(const struct bytescan *s,
+                                       const unsigned char *p)
+{
+    return bytescan_mask16(s, p) | bytescan_mask16(s, p + 16) << 16
+           | bytescan_mask16(s, p + 32) << 32 | bytescan_mask16(s, p + 48) << 48;
+}
+#else
+static inline uint64_t bytescan_mask64(const struct bytescan *s,
+                                       const unsigned char *p)
+{
+    uint64_t mask = 0;
+
+    for (int i = 0; i < 64; i++)
+        mask |= (uint64_t)s->in_set[p[i]] << i;
+    return mask;
+}
+#endif
+
+/* The same for the N (< 64) bytes at P, without reading past them. */
+static inline uint64_t bytescan_mask_tail(const struct bytescan *s,
+                                          const unsigned char *p, size_t n)
+{
+    uint64_t mask = 0;
+
+    for (size_t i = 0; i < n; i++)
+        mask |= (uint64_t)s->in_set[p[i]] << i;
+    return mask;
+}
+
+/* Walks the bytes of the set in [P, END) one by one, in order. */
+struct bytescan_cursor {
+    const struct bytescan *set;
+    const unsigned char *block; /* the 64 bytes MASK describes */
+    const unsigned char *end;
+    uint64_t mask;              /* hits in BLOCK not yet returned */
+};
+
+static inline void bytescan_start(struct bytescan_cursor *c,
+                                  const struct bytescan *set,
+                                  const unsigned char *p,
+                                  const unsigned char *end)
+{
+    c->set = set;
+    c->end = end;
+    c->block = p;
+    if (end - p >= 64)
+        c->mask = bytescan_mask64(set, p);
+    else
+        c->mask = bytescan_mask_tail(set, p, (size_t)(end - p));
+}
+
+/* The next byte of the set, or END when there is none. */
+static inline const unsigned char *bytescan_next(struct bytescan_cursor *c)
+{
+    while (c->mask == 0) {
+        c->block += 64;
+        if (c->block >= c->end)
+            return c->end;
+        if (c->end - c->block >= 64)
+            c->mask = bytescan_mask64(c->set, c->block);
+        else
+            c->mask = bytescan_mask_tail(c->set, c->block,
+                                         (size_t)(c->end - c->block));
+    }
+    const unsigned char *hit = c->block + __builtin_ctzll(c->mask);
+    c->mask &= c->mask - 1;
+    return hit;
+}
+
+#endif
