@@ -1,1 +1,636 @@
-int main(void){return 0;}
+/* Unit tests of libmmio, one behaviour each, in TAP.  The tests that need
+ * POSIX (pipes, FIFOs, signals, permissions) are marked as such. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmio.h"
+#include "unit.h"
+
+#ifndef _WIN32
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#define POSIX_TESTS 1
+#endif
+
+#define DIR_PREFIX "test_mmio.tmp."
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char scratch[64];
+
+/* A path in the scratch directory. */
+static const char *path_of(const char *name)
+{
+    static char buf[8][256];
+    static int next;
+    char *p = buf[next++ % 8];
+
+    snprintf(p, 256, "%s/%s", scratch, name);
+    return p;
+}
+
+static void write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+        printf("Bail out! cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* Reads up to SIZE bytes of PATH into BUF; returns how many. */
+static size_t read_file(const char *path, void *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (!f)
+        return 0;
+    n = fread(buf, 1, size, f);
+    fclose(f);
+    return n;
+}
+
+static unsigned char pattern(uint64_t i)
+{
+    return (unsigned char)(i * 7 + 3);
+}
+
+/* A file of SIZE pattern bytes. */
+static const char *pattern_file(const char *name, size_t size)
+{
+    const char *path = path_of(name);
+    unsigned char *data = malloc(size ? size : 1);
+
+    for (size_t i = 0; i < size; i++)
+        data[i] = pattern(i);
+    write_file(path, data, size);
+    free(data);
+    return path;
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+static void error_names_operation_path_and_reason(void)
+{
+    mmio_error err = { 0 };
+    char msg[512];
+    const char *missing = path_of("missing");
+
+    CHECK(mmio_open(missing, MMIO_READ, &err) == NULL);
+    CHECK(err.code > 0);
+    CHECK(err.op && strcmp(err.op, "open") == 0);
+    CHECK(err.path == missing);
+    mmio_format_error(&err, msg, sizeof msg);
+    CHECK(strncmp(msg, missing, strlen(missing)) == 0);
+    CHECK(strlen(msg) > strlen(missing) + 2);
+}
+
+static void library_codes_have_reasons(void)
+{
+    char buf[128];
+
+    CHECK(strcmp(mmio_strerror(MMIO_ESHRUNK, buf, sizeof buf),
+                 "file shrank while it was being read") == 0);
+    CHECK(strcmp(mmio_strerror(MMIO_ENOTREG, buf, sizeof buf),
+                 "not a regular file") == 0);
+    CHECK(strcmp(mmio_strerror(MMIO_EPIPE, buf, sizeof buf),
+                 "Broken pipe") == 0);
+}
+
+/* ---- mappings -------------------------------------------------------------- */
+
+static void map_whole_file(void)
+{
+    const char *path = path_of("whole");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f;
+
+    write_file(path, "hello, world\n", 13);
+    f = mmio_open(path, MMIO_READ, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_kind(f) == MMIO_KIND_REGULAR);
+    CHECK(mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(v.size == 13 && memcmp(v.data, "hello, world\n", 13) == 0);
+    CHECK(mmio_unmap(&v, &err) == 0);
+    CHECK(mmio_close(f, &err) == 0);
+}
+
+static void map_unaligned_offsets_points_at_exact_byte(void)
+{
+    static const uint64_t offsets[] = { 1, 4095, 4096, 4097, 65535, 65536, 65537 };
+    const char *path = pattern_file("pattern", 200000);
+    mmio_error err;
+    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++) {
+        mmio_view v;
+        int ok = mmio_map(f, offsets[i], 1000, MMIO_MAP_READ, &v, &err) == 0;
+        CHECK(ok);
+        if (!ok)
+            continue;
+        CHECK(v.size == 1000);
+        for (size_t j = 0; j < v.size; j++)
+            if (v.data[j] != pattern(offsets[i] + j)) {
+                CHECK(!"byte differs");
+                break;
+            }
+        mmio_unmap(&v, NULL);
+    }
+    mmio_close(f, NULL);
+}
+
+static void empty_file_maps_to_empty_view(void)
+{
+    const char *path = path_of("empty");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f;
+
+    write_file(path, "", 0);
+    f = mmio_open(path, MMIO_READ, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(v.size == 0 && v.data != NULL);
+    CHECK(mmio_flush(&v, 0, 0, MMIO_SYNC, &err) == 0);
+    CHECK(mmio_unmap(&v, &err) == 0);
+    CHECK(mmio_load(f, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(v.size == 0);
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+}
+
+static void private_mapping_keeps_changes_in_memory(void)
+{
+    const char *path = path_of("private");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f;
+    char back[8];
+
+    write_file(path, "abcdef", 6);
+    f = mmio_open(path, MMIO_READ, &err);
+    CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_PRIVATE, &v, &err) == 0);
+    if (!f)
+        return;
+    v.data[0] = 'X';
+    CHECK(v.data[0] == 'X');
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+    CHECK(read_file(path, back, sizeof back) == 6 && memcmp(back, "abcdef", 6) == 0);
+}
+
+static void shared_mapping_reaches_file_after_flush(void)
+{
+    const char *path = path_of("shared");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f;
+    char back[8];
+
+    write_file(path, "abcdef", 6);
+    f = mmio_open(path, MMIO_WRITE, &err);
+    CHECK(f && mmio_map(f, 2, 3, MMIO_MAP_SHARED, &v, &err) == 0);
+    if (!f)
+        return;
+    memcpy(v.data, "XYZ", 3);
+    CHECK(mmio_flush(&v, 0, 0, MMIO_SYNC, &err) == 0);
+    CHECK(mmio_flush(&v, 1, 2, MMIO_ASYNC, &err) == 0);
+    CHECK(mmio_flush(&v, 0, v.size, MMIO_SYNC, &err) == 0);
+    CHECK(mmio_flush(&v, 2, 5, MMIO_SYNC, &err) == -1);
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+    CHECK(read_file(path, back, sizeof back) == 6 && memcmp(back, "abXYZf", 6) == 0);
+}
+
+static void created_file_is_sized_and_mapped_writable(void)
+{
+    const char *path = path_of("created");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f = mmio_create(path, 0, &err);
+    uint64_t size = 1;
+    char back[16];
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_size(f, &size, &err) == 0 && size == 0);
+    CHECK(mmio_resize(f, 10, &err) == 0);
+    CHECK(mmio_size(f, &size, &err) == 0 && size == 10);
+    CHECK(mmio_map(f, 0, 10, MMIO_MAP_SHARED, &v, &err) == 0);
+    memcpy(v.data, "0123456789", 10);
+    CHECK(mmio_flush(&v, 0, 10, MMIO_SYNC, &err) == 0);
+    mmio_unmap(&v, NULL);
+    CHECK(mmio_commit(f, &err) == 0);
+    CHECK(mmio_close(f, &err) == 0);
+    CHECK(read_file(path, back, sizeof back) == 10 && memcmp(back, "0123456789", 10) == 0);
+}
+
+/* ---- atomic output files -------------------------------------------------- */
+
+/* Writes TEXT through an atomic file for PATH, committing or not. */
+static int write_atomic(const char *path, const char *text, int commit)
+{
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+    int ok;
+
+    if (!f)
+        return -1;
+    ok = mmio_write(f, text, strlen(text), &err) == 0;
+    if (commit)
+        ok = ok && mmio_commit(f, &err) == 0;
+    return mmio_close(f, &err) == 0 && ok ? 0 : -1;
+}
+
+static void atomic_file_replaces_destination_on_commit(void)
+{
+    const char *path = path_of("atomic");
+    mmio_error err;
+    mmio_file *f;
+    char back[16];
+
+    write_file(path, "old", 3);
+    f = mmio_create(path, MMIO_ATOMIC, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_write(f, "new!", 4, &err) == 0);
+    CHECK(read_file(path, back, sizeof back) == 3 && memcmp(back, "old", 3) == 0);
+    CHECK(mmio_commit(f, &err) == 0);
+    CHECK(mmio_close(f, &err) == 0);
+    CHECK(read_file(path, back, sizeof back) == 4 && memcmp(back, "new!", 4) == 0);
+}
+
+static void atomic_file_closed_uncommitted_leaves_destination(void)
+{
+    const char *kept = path_of("kept");
+    const char *absent = path_of("absent");
+    char back[16];
+
+    write_file(kept, "old", 3);
+    CHECK(write_atomic(kept, "new", 0) == 0);
+    CHECK(read_file(kept, back, sizeof back) == 3 && memcmp(back, "old", 3) == 0);
+    CHECK(write_atomic(absent, "new", 0) == 0);
+    CHECK(fopen(absent, "rb") == NULL);
+}
+
+#ifdef POSIX_TESTS
+/* Counts the temporaries left in the scratch directory. */
+static int leftover_temporaries(void)
+{
+    DIR *d = opendir(scratch);
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d)))
+        n += strncmp(e->d_name, ".mmtools.", 9) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void atomic_file_keeps_permission_bits(void)
+{
+    const char *path = path_of("mode");
+    struct stat st;
+
+    write_file(path, "old", 3);
+    chmod(path, 0640);
+    CHECK(write_atomic(path, "new", 1) == 0);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0640);
+    CHECK(leftover_temporaries() == 0);
+}
+
+static void atomic_file_to_device_writes_through(void)
+{
+    mmio_error err;
+    mmio_file *f = mmio_create("/dev/null", MMIO_ATOMIC, &err);
+    struct stat st;
+
+    CHECK(f != NULL);
+    CHECK(f && mmio_kind(f) == MMIO_KIND_DEVICE);
+    CHECK(f && mmio_write(f, "x", 1, &err) == 0);
+    CHECK(f && mmio_commit(f, &err) == 0);
+    mmio_close(f, NULL);
+    CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+}
+
+static void fatal_signal_removes_temporary(void)
+{
+    const char *path = path_of("signalled");
+    char back[16];
+    int status = 0;
+    pid_t pid;
+
+    write_file(path, "old", 3);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        mmio_error err;
+        mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+        if (f && mmio_write(f, "half", 4, &err) == 0)
+            raise(SIGTERM);
+        _exit(3);
+    }
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    CHECK(leftover_temporaries() == 0);
+    CHECK(read_file(path, back, sizeof back) == 3 && memcmp(back, "old", 3) == 0);
+}
+
+static void resize_past_file_size_limit_fails_cleanly(void)
+{
+    const char *path = path_of("limited");
+    int status = 0;
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit lim = { 1 << 20, 1 << 20 };
+        mmio_error err;
+        mmio_file *f;
+        mmio_init(); /* SIGXFSZ must not kill */
+        setrlimit(RLIMIT_FSIZE, &lim);
+        f = mmio_create(path, 0, &err);
+        if (!f)
+            _exit(2);
+        if (mmio_resize(f, 2 << 20, &err) == 0)
+            _exit(3);
+        _exit(err.code == EFBIG ? 0 : 4);
+    }
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void regular_only_refuses_fifo_without_blocking(void)
+{
+    const char *path = path_of("fifo");
+    mmio_error err;
+
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(mmio_open(path, MMIO_READ | MMIO_REGULAR_ONLY, &err) == NULL);
+    CHECK(err.code == MMIO_ENOTREG);
+    unlink(path);
+}
+
+static int touch_all(void *arg)
+{
+    mmio_view *v = arg;
+    volatile unsigned sum = 0;
+
+    for (size_t i = 0; i < v->size; i += 512)
+        sum += v->data[i];
+    return 7;
+}
+
+static void guard_turns_truncation_into_error(void)
+{
+    const char *path = pattern_file("shrinking", 3 * 65536);
+    mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+
+    CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
+    if (!f)
+        return;
+    CHECK(mmio_guard(touch_all, &v, &err) == 7);
+    CHECK(truncate(path, 0) == 0);
+    CHECK(mmio_guard(touch_all, &v, &err) == -1);
+    CHECK(err.code == MMIO_ESHRUNK);
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+}
+
+/* Makes standard input a pipe holding TEXT. */
+static void stdin_from_pipe(const char *text)
+{
+    int fds[2];
+
+    if (pipe(fds) != 0 || write(fds[1], text, strlen(text)) < 0) {
+        printf("Bail out! pipe\n");
+        exit(1);
+    }
+    close(fds[1]);
+    dup2(fds[0], 0);
+    close(fds[0]);
+}
+
+static void load_reads_pipe_into_memory(void)
+{
+    mmio_error err;
+    mmio_file *in;
+    mmio_view v;
+
+    stdin_from_pipe("from a pipe\n");
+    in = mmio_stdin(&err);
+    CHECK(in && mmio_kind(in) == MMIO_KIND_PIPE);
+    CHECK(in && mmio_load(in, MMIO_MAP_READ, &v, &err) == 0);
+    if (!in)
+        return;
+    CHECK(v.size == 12 && memcmp(v.data, "from a pipe\n", 12) == 0);
+    mmio_unmap(&v, NULL);
+    mmio_close(in, NULL);
+}
+
+static void walk_reads_pipe(void)
+{
+    mmio_error err;
+    mmio_walk w;
+    mmio_file *in;
+    const unsigned char *data;
+    size_t size;
+
+    stdin_from_pipe("streamed");
+    in = mmio_stdin(&err);
+    CHECK(in && mmio_walk_start(&w, in, 0, &err) == 0);
+    if (!in)
+        return;
+    CHECK(w.streaming);
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 1);
+    CHECK(size == 8 && memcmp(data, "streamed", 8) == 0);
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 0);
+    mmio_walk_finish(&w);
+    mmio_close(in, NULL);
+}
+
+static void proc_file_of_size_zero_is_read(void)
+{
+    mmio_error err;
+    mmio_file *f = mmio_open("/proc/self/status", MMIO_READ, &err);
+    uint64_t size = 1;
+    mmio_view v;
+
+    if (!f) {
+        CHECK(!"/proc/self/status opens");
+        return;
+    }
+    CHECK(mmio_size(f, &size, &err) == 0 && size == 0);
+    CHECK(mmio_load(f, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(v.size > 5 && memcmp(v.data, "Name:", 5) == 0);
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+}
+#endif
+
+/* ---- walks and copies ---------------------------------------------------- */
+
+static void walk_pieces_cover_file_in_windows(void)
+{
+    size_t window = mmio_map_granularity();
+    size_t total = 3 * window + 123, seen = 0;
+    const char *path = pattern_file("walked", total);
+    const unsigned char *data;
+    mmio_error err;
+    mmio_walk w;
+    size_t size;
+    int pieces = 0, more;
+    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+
+    CHECK(f && mmio_walk_start(&w, f, window, &err) == 0);
+    if (!f)
+        return;
+    CHECK(!w.streaming);
+    while ((more = mmio_walk_next(&w, &data, &size, &err)) > 0) {
+        CHECK(size <= window);
+        for (size_t i = 0; i < size; i++)
+            if (data[i] != pattern(seen + i)) {
+                CHECK(!"byte differs");
+                break;
+            }
+        seen += size;
+        pieces++;
+    }
+    CHECK(more == 0 && seen == total && pieces == 4);
+    mmio_walk_finish(&w);
+    mmio_close(f, NULL);
+}
+
+static void walk_starts_at_file_position(void)
+{
+    const char *path = pattern_file("positioned", 100);
+    unsigned char head[10];
+    const unsigned char *data;
+    mmio_error err;
+    mmio_walk w;
+    size_t got, size;
+    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+
+    CHECK(f && mmio_read(f, head, sizeof head, &got, &err) == 0 && got == 10);
+    if (!f)
+        return;
+    CHECK(mmio_walk_start(&w, f, 0, &err) == 0);
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 1);
+    CHECK(size == 90 && data[0] == pattern(10));
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 0);
+    mmio_walk_finish(&w);
+    CHECK(mmio_tell(f) == 100);
+    mmio_close(f, NULL);
+}
+
+static void copy_moves_file_content(void)
+{
+    const char *src = pattern_file("copy-src", 300000);
+    const char *dst = path_of("copy-dst");
+    unsigned char *back = malloc(300001);
+    mmio_error err;
+    mmio_file *in = mmio_open(src, MMIO_READ, &err);
+    mmio_file *out = mmio_create(dst, 0, &err);
+    size_t n;
+
+    CHECK(in && out && mmio_copy(in, out, &err) == 0);
+    mmio_close(in, NULL);
+    mmio_close(out, NULL);
+    n = read_file(dst, back, 300001);
+    CHECK(n == 300000);
+    for (size_t i = 0; i < n; i++)
+        if (back[i] != pattern(i)) {
+            CHECK(!"byte differs");
+            break;
+        }
+    free(back);
+}
+
+static void arena_grows_in_place(void)
+{
+    mmio_arena a;
+    mmio_error err;
+    unsigned char *base;
+
+    CHECK(mmio_reserve(&a, (size_t)64 << 20, &err) == 0);
+    base = a.base;
+    CHECK(mmio_commit_memory(&a, 1, &err) == 0 && a.committed >= 1);
+    a.base[0] = 1;
+    CHECK(mmio_commit_memory(&a, (size_t)10 << 20, &err) == 0);
+    CHECK(a.base == base && a.committed >= (size_t)10 << 20);
+    a.base[((size_t)10 << 20) - 1] = 2;
+    CHECK(a.base[0] == 1);
+    CHECK(mmio_commit_memory(&a, (size_t)65 << 20, &err) == -1);
+    CHECK(err.code == MMIO_ETOOBIG);
+    mmio_release(&a);
+    CHECK(a.base == NULL);
+}
+
+int main(void)
+{
+    snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
+#ifdef _WIN32
+    _mkdir(scratch);
+#else
+    mkdir(scratch, 0700);
+#endif
+    RUN(error_names_operation_path_and_reason);
+    RUN(library_codes_have_reasons);
+    RUN(map_whole_file);
+    RUN(map_unaligned_offsets_points_at_exact_byte);
+    RUN(empty_file_maps_to_empty_view);
+    RUN(private_mapping_keeps_changes_in_memory);
+    RUN(shared_mapping_reaches_file_after_flush);
+    RUN(created_file_is_sized_and_mapped_writable);
+    RUN(atomic_file_replaces_destination_on_commit);
+    RUN(atomic_file_closed_uncommitted_leaves_destination);
+    RUN(walk_pieces_cover_file_in_windows);
+    RUN(walk_starts_at_file_position);
+    RUN(copy_moves_file_content);
+    RUN(arena_grows_in_place);
+#ifdef POSIX_TESTS
+    RUN(atomic_file_keeps_permission_bits);
+    RUN(atomic_file_to_device_writes_through);
+    RUN(fatal_signal_removes_temporary);
+    RUN(resize_past_file_size_limit_fails_cleanly);
+    RUN(regular_only_refuses_fifo_without_blocking);
+    RUN(guard_turns_truncation_into_error);
+    RUN(proc_file_of_size_zero_is_read);
+    RUN(load_reads_pipe_into_memory);
+    RUN(walk_reads_pipe);
+#else
+    unit_skip("POSIX-only tests", "pipes, FIFOs, signals and permissions are POSIX");
+#endif
+    {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", scratch);
+        if (system(cmd) != 0)
+            printf("# could not remove %s\n", scratch);
+    }
+    return unit_done();
+}
