@@ -1,0 +1,51 @@
+# Shared by the tool suites (tests/*.bats).
+#
+# The programs are found through MMTOOLS_BIN (a directory), run through
+# MMTOOLS_RUNNER (a prefix such as "wine", empty for a native build) with
+# MMTOOLS_EXEEXT appended to their names (".exe" for Windows builds).
+# make check sets all three; by hand the defaults fit a native build.
+
+load_test_libs() {
+    local lib
+    for lib in bats-support bats-assert; do
+        if [ -f "/usr/lib/bats/$lib/load.bash" ]; then
+            load "/usr/lib/bats/$lib/load.bash"
+        else
+            load "${BATS_LIBS:?install $lib or set BATS_LIBS}/$lib/load.bash"
+        fi
+    done
+}
+load_test_libs
+
+: "${MMTOOLS_BIN:=$BATS_TEST_DIRNAME/../tools}"
+: "${MMTOOLS_RUNNER:=}"
+: "${MMTOOLS_EXEEXT:=}"
+
+# The path of built program $1.
+tool_path() {
+    printf '%s/%s%s' "$MMTOOLS_BIN" "$1" "$MMTOOLS_EXEEXT"
+}
+
+# Runs built program $1 with the remaining arguments.
+run_tool() {
+    local name=$1
+    shift
+    $MMTOOLS_RUNNER "$(tool_path "$name")" "$@"
+}
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+}
+
+# Fails unless files $1 and $2 have the same bytes.
+assert_same_bytes() {
+    if ! cmp -s "$1" "$2"; then
+        cmp "$1" "$2" | head -n 3 >&2 || true
+        fail "$1 and $2 differ"
+    fi
+}
+
+# Skips the test when not running as a native POSIX build.
+require_posix() {
+    [ -z "$MMTOOLS_RUNNER" ] || skip "$1 (not on this platform)"
+}

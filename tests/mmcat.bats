@@ -1,0 +1,352 @@
+#!/usr/bin/env bats
+# mmcat: what mmcat(1) promises, one behaviour a test.  Where GNU cat has
+# the same behaviour the expected bytes come from cat itself as well.
+
+bats_require_minimum_version 1.5.0
+load common
+
+mmcat() { run_tool mmcat "$@"; }
+
+# A sample with every byte value, blank runs, tabs, CRLF and no final newline.
+make_sample() {
+    {
+        printf 'first line\n\n\n\nafter three blanks\n'
+        printf 'tab\there\r\ncrlf\r\n\r\n'
+        printf '\x00\x01\x1f\x7f\x80\x9f\xa0\xfe\xff\n'
+        awk 'BEGIN { for (i = 0; i < 256; i++) printf "%c", i }'
+        printf '\nno final newline'
+    } > "$1"
+}
+
+# Runs mmcat and GNU cat with the same arguments; fails unless the bytes
+# and the exit status agree.
+same_as_cat() {
+    local want got
+    cat "$@" > "$T/want" 2>/dev/null && want=0 || want=$?
+    mmcat "$@" > "$T/got" 2>/dev/null && got=0 || got=$?
+    assert_same_bytes "$T/want" "$T/got"
+    [ "$want" -eq "$got" ] || fail "exit status $got, cat gave $want"
+}
+
+# ---- copying ----------------------------------------------------------------
+
+@test "copies a file byte for byte" {
+    make_sample "$T/s"
+    mmcat "$T/s" > "$T/out"
+    assert_same_bytes "$T/s" "$T/out"
+}
+
+@test "concatenates files in order" {
+    printf 'one\n' > "$T/a"
+    printf 'two' > "$T/b"
+    run mmcat "$T/a" "$T/b" "$T/a"
+    assert_success
+    assert_output "$(printf 'one\ntwoone')"
+}
+
+@test "reads standard input without operands" {
+    run mmcat <<< "from stdin"
+    assert_success
+    assert_output "from stdin"
+}
+
+@test "reads standard input for - between files" {
+    printf 'a\n' > "$T/a"
+    run mmcat "$T/a" - "$T/a" <<< "middle"
+    assert_output "$(printf 'a\nmiddle\na')"
+}
+
+@test "an empty file gives no output" {
+    : > "$T/empty"
+    run mmcat "$T/empty" "$T/empty"
+    assert_success
+    assert_output ""
+}
+
+@test "copies into a regular file, a pipe and /dev/null" {
+    make_sample "$T/s"
+    mmcat "$T/s" "$T/s" > "$T/file"
+    cat "$T/s" "$T/s" > "$T/want"
+    assert_same_bytes "$T/want" "$T/file"
+    mmcat "$T/s" "$T/s" | cat > "$T/piped"
+    assert_same_bytes "$T/want" "$T/piped"
+    mmcat "$T/s" > /dev/null
+}
+
+@test "copies a large file through a pipe unchanged" {
+    head -c 5000000 /dev/urandom > "$T/big"
+    mmcat "$T/big" | cat > "$T/out"
+    assert_same_bytes "$T/big" "$T/out"
+}
+
+@test "standard input that is a file is read from its current position" {
+    require_posix "shell descriptor sharing"
+    printf 'skip-rest\nmore\n' > "$T/f"
+    { dd bs=1 count=5 of=/dev/null status=none; mmcat; } < "$T/f" > "$T/plain"
+    { dd bs=1 count=5 of=/dev/null status=none; mmcat -n; } < "$T/f" > "$T/numbered"
+    printf 'rest\nmore\n' > "$T/want"
+    assert_same_bytes "$T/want" "$T/plain"
+    printf '     1\trest\n     2\tmore\n' > "$T/want"
+    assert_same_bytes "$T/want" "$T/numbered"
+}
+
+@test "reads a /proc file whose reported size is 0" {
+    require_posix "/proc"
+    same_as_cat /proc/self/mounts
+    run mmcat -n /proc/version
+    assert_output "$(cat -n /proc/version)"
+}
+
+# ---- options ------------------------------------------------------------------
+
+@test "-n numbers every line" {
+    printf 'a\n\nb\n' > "$T/f"
+    mmcat -n "$T/f" > "$T/out"
+    printf '     1\ta\n     2\t\n     3\tb\n' > "$T/want"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
+@test "-b numbers nonempty lines and overrides -n" {
+    printf 'a\n\nb\n' > "$T/f"
+    printf '     1\ta\n\n     2\tb\n' > "$T/want"
+    mmcat -b "$T/f" > "$T/out"
+    assert_same_bytes "$T/want" "$T/out"
+    mmcat -nb "$T/f" > "$T/out"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
+@test "-s keeps at most one empty line in a row" {
+    printf '\n\n\na\n\n\n\nb\n\n' > "$T/f"
+    mmcat -s "$T/f" > "$T/out"
+    printf '\na\n\nb\n\n' > "$T/want"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
+@test "-E ends lines with \$ and shows the CR of a CRLF as ^M" {
+    printf 'a\r\nb\rc\n\r' > "$T/f"
+    mmcat -E "$T/f" > "$T/out"
+    printf 'a^M$\nb\rc$\n\r' > "$T/want"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
+@test "-E joins a CR at the end of one file to the LF starting the next" {
+    printf 'a\r' > "$T/a"
+    printf '\nb\n' > "$T/b"
+    run mmcat -E "$T/a" "$T/b"
+    assert_output "$(printf 'a^M$\nb$')"
+}
+
+@test "-T shows tabs as ^I" {
+    run mmcat -T <<< "$(printf 'a\tb')"
+    assert_output "a^Ib"
+}
+
+@test "-v shows control and high bytes in ^ and M- notation" {
+    printf '\x01\t\x7f\x80\x89\xff\xe9\n' > "$T/f"
+    mmcat -v "$T/f" > "$T/out"
+    printf '^A\t^?M-^@M-^IM-^?M-i\n' > "$T/want"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
+@test "-A -e -t combine -v with -E and -T" {
+    printf '\x01\t\r\n' > "$T/f"
+    run mmcat -A "$T/f"
+    assert_output '^A^I^M$'
+    run mmcat -e "$T/f"
+    assert_output "$(printf '^A\t^M$')"
+    run mmcat -t "$T/f"
+    assert_output '^A^I^M'
+}
+
+@test "long options mean the same as short ones" {
+    make_sample "$T/s"
+    mmcat --number --squeeze-blank --show-ends --show-tabs --show-nonprinting "$T/s" > "$T/long"
+    mmcat -nsETv "$T/s" > "$T/short"
+    assert_same_bytes "$T/short" "$T/long"
+    mmcat --show-all --number-nonblank "$T/s" > "$T/long"
+    mmcat -Ab "$T/s" > "$T/short"
+    assert_same_bytes "$T/short" "$T/long"
+}
+
+@test "-u changes nothing" {
+    make_sample "$T/s"
+    mmcat -u "$T/s" > "$T/out"
+    assert_same_bytes "$T/s" "$T/out"
+}
+
+@test "numbering and squeezing carry on across files" {
+    printf 'a\n\n' > "$T/a"
+    printf '\n\nb' > "$T/b"
+    printf 'c\n' > "$T/c"
+    mmcat -ns "$T/a" "$T/b" "$T/c" > "$T/out"
+    printf '     1\ta\n     2\t\n     3\tbc\n' > "$T/want"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
+@test "line numbers widen past 999999" {
+    yes | head -n 1000002 > "$T/f"
+    run mmcat -n "$T/f"
+    [ "${lines[999998]}" = "999999	y" ]
+    [ "${lines[999999]}" = "1000000	y" ]
+    [ "${lines[1000001]}" = "1000002	y" ]
+}
+
+@test "every option combination matches GNU cat on every byte value" {
+    make_sample "$T/s"
+    printf '\n\n' > "$T/blank"
+    local opts
+    for opts in -A -b -e -E -n -s -t -T -u -v -bs -ns -nE -bE -sE -nT -nv -An -Ab -As -Ens -vET -bsA; do
+        same_as_cat "$opts" "$T/s" "$T/blank" "$T/s"
+    done
+}
+
+@test "options match GNU cat on a very long line" {
+    { head -c 3000000 /dev/zero | tr '\0' 'x'; printf '\t\r\n\n\n'; } > "$T/long"
+    local opts
+    for opts in -n -b -s -E -T -v -A; do
+        same_as_cat "$opts" "$T/long" "$T/long"
+    done
+}
+
+@test "options match GNU cat on input arriving through a pipe in pieces" {
+    make_sample "$T/s"
+    for i in 1 2 3 4 5 6 7 8; do cat "$T/s"; done > "$T/s8"
+    local opts
+    for opts in -n -b -s -E -A -vT; do
+        cat "$opts" "$T/s8" > "$T/want"
+        dd if="$T/s8" bs=1021 status=none | mmcat "$opts" > "$T/got"
+        assert_same_bytes "$T/want" "$T/got"
+    done
+}
+
+@test "-- ends the options" {
+    printf 'dash\n' > "$T/-n"
+    cd "$T"
+    run mmcat -- -n
+    assert_success
+    assert_output "dash"
+}
+
+# ---- --help, --version, usage errors ----------------------------------------
+
+@test "--help prints usage on standard output and exits 0" {
+    run --separate-stderr mmcat --help
+    assert_success
+    assert_line --index 0 "Usage: mmcat [OPTION]... [FILE]..."
+    [ -z "$stderr" ]
+}
+
+@test "--version prints the name and version and exits 0" {
+    run mmcat --version
+    assert_success
+    assert_output --regexp '^mmcat \(mmtools\) [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "an unknown option is a usage error with status 2" {
+    run --separate-stderr mmcat -z
+    assert_failure 2
+    [ -z "$output" ]
+    [ "$stderr" = "$(printf "mmcat: invalid option -- 'z'\nTry 'mmcat --help' for more information.")" ]
+}
+
+@test "an unknown long option is a usage error with status 2" {
+    run --separate-stderr mmcat --frobnicate
+    assert_failure 2
+    [ "${stderr_lines[0]}" = "mmcat: unrecognized option '--frobnicate'" ]
+}
+
+# ---- failures ---------------------------------------------------------------------
+
+@test "a missing file is reported and the other files are still copied" {
+    printf 'a\n' > "$T/a"
+    printf 'b\n' > "$T/b"
+    run --separate-stderr mmcat "$T/a" "$T/missing" "$T/b"
+    assert_failure 1
+    assert_output "$(printf 'a\nb')"
+    [ "$stderr" = "mmcat: $T/missing: No such file or directory" ]
+}
+
+@test "a directory is reported and the other files are still copied" {
+    printf 'a\n' > "$T/a"
+    mkdir "$T/dir"
+    for opts in -u -n; do
+        run --separate-stderr mmcat "$opts" "$T/dir" "$T/a"
+        assert_failure 1
+        [ "$stderr" = "mmcat: $T/dir: Is a directory" ]
+    done
+}
+
+@test "an unreadable file is reported" {
+    require_posix "POSIX permissions"
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    printf 'secret\n' > "$T/secret"
+    chmod 600 "$T/secret"
+    chmod 755 "$T"
+    run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$(tool_path mmcat)" "$T/secret"
+    assert_failure 1
+    [ "$stderr" = "mmcat: $T/secret: Permission denied" ]
+}
+
+@test "a file is not appended to itself" {
+    printf 'content\n' > "$T/f"
+    run --separate-stderr bash -c '"$1" "$2" >> "$2"' _ "$(tool_path mmcat)" "$T/f"
+    assert_failure 1
+    [ "$stderr" = "mmcat: $T/f: input file is output file" ]
+    [ "$(cat "$T/f")" = "content" ]
+}
+
+@test "a full output device is a write error, plain and formatted" {
+    require_posix "/dev/full"
+    printf 'a\n' > "$T/a"
+    for opts in -u -n; do
+        run --separate-stderr bash -c '"$@" > /dev/full' _ "$(tool_path mmcat)" "$opts" "$T/a"
+        assert_failure 1
+        [ "$stderr" = "mmcat: write error: No space left on device" ]
+    done
+}
+
+@test "a file-size limit is a write error, not a killing signal" {
+    require_posix "ulimit -f"
+    head -c 100000 /dev/zero > "$T/z"
+    for opts in -u -n; do
+        run --separate-stderr bash -c 'ulimit -f 10; "$@" > "$0"' "$T/out" "$(tool_path mmcat)" "$opts" "$T/z"
+        assert_failure 1
+        [ "$stderr" = "mmcat: write error: File too large" ]
+    done
+}
+
+@test "a reader that goes away ends mmcat without a message" {
+    require_posix "SIGPIPE"
+    head -c 3000000 /dev/zero > "$T/z"
+    for opts in -u -n; do
+        # SIGPIPE as most shells leave it: the signal ends mmcat quietly.
+        run --separate-stderr bash -c 'set -o pipefail; "$@" | head -c 1 > /dev/null' _ "$(tool_path mmcat)" "$opts" "$T/z"
+        [ "$status" -eq 141 ]
+        [ -z "$stderr" ]
+        # SIGPIPE ignored: EPIPE ends mmcat quietly with status 1.
+        run --separate-stderr bash -c 'trap "" PIPE; set -o pipefail; "$@" | head -c 1 > /dev/null' _ "$(tool_path mmcat)" "$opts" "$T/z"
+        assert_failure 1
+        [ -z "$stderr" ]
+    done
+}
+
+@test "a file truncated while it is read is an error, not a crash" {
+    require_posix "FIFOs and truncate"
+    head -c 30000000 /dev/zero | tr '\0' 'x' | fold -w 99 > "$T/shrinking"
+    mkfifo "$T/fifo"
+    ( rc=0; "$(tool_path mmcat)" -n "$T/shrinking" > "$T/fifo" 2> "$T/err" || rc=$?
+      echo $rc > "$T/status" ) &
+    local writer=$!
+    # Once head has read, mmcat waits on the full pipe, its window mapped.
+    { head -c 1 > /dev/null; truncate -s 0 "$T/shrinking"; cat > /dev/null; } < "$T/fifo"
+    wait "$writer"
+    [ "$(cat "$T/status")" = 1 ]
+    [ "$(cat "$T/err")" = "mmcat: $T/shrinking: file shrank while it was being read" ]
+}
+
+@test "a closed standard input is reported" {
+    run --separate-stderr bash -c '"$1" <&-' _ "$(tool_path mmcat)"
+    assert_failure 1
+    [ "$stderr" = "mmcat: -: Bad file descriptor" ]
+}
