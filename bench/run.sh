@@ -1,0 +1,94 @@
+#!/bin/sh
+# Times mmcat against GNU cat, in the same run, on deterministic text.
+#
+#   bench/run.sh [SIZE_MIB] [RUNS]      (defaults: 1024 MiB, 5 runs)
+#
+# Needs a built tree (./configure && make) and hyperfine; gnuplot for the
+# plot.  The data goes to $BENCH_DIR (default /tmp/mmtools-bench); the
+# page cache is warmed first, so this measures the tools, not the disk.
+# Writes bench/results/mmcat.md (table: medians) and bench/results/mmcat.png.
+set -eu
+
+size_mib=${1:-1024}
+runs=${2:-5}
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top}
+work=${BENCH_DIR:-/tmp/mmtools-bench}
+results=$top/bench/results
+mmcat=$build/tools/mmcat
+
+command -v hyperfine > /dev/null || { echo "bench: needs hyperfine" >&2; exit 1; }
+make -s -C "$build" tools/mmcat bench/mkdata
+mkdir -p "$work" "$results"
+
+data=$work/text-${size_mib}M
+if [ ! -s "$data" ]; then
+    "$build/bench/mkdata" $((size_mib * 1024 * 1024)) > "$data.tmp"
+    mv "$data.tmp" "$data"
+fi
+cat "$data" > /dev/null # warm the page cache
+
+# case name | options | where the output goes
+cases='plain, into /dev/null|-u|> /dev/null
+plain, into a file|-u|> '"$work"'/out
+plain, into a pipe|-u|| cat > /dev/null
+-n|-n|> /dev/null
+-b|-b|> /dev/null
+-A|-A|> /dev/null
+-s|-s|> /dev/null
+-n, into a file|-n|> '"$work"'/out'
+
+table=$work/table.md
+plotdata=$work/plot.dat
+: > "$plotdata"
+{
+    echo "| case | GNU cat (s) | mmcat (s) | mmcat speed-up |"
+    echo "|---|---:|---:|---:|"
+} > "$table"
+
+median() { # the median of the Nth command in hyperfine's JSON
+    grep -o '"median": *[0-9.e+-]*' "$1" | sed -n "$2p" | sed 's/.*: *//'
+}
+
+echo "$cases" | while IFS='|' read -r name opts sink; do
+    json=$work/case.json
+    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
+        --command-name "cat $name" "cat $opts $data $sink" \
+        --command-name "mmcat $name" "$mmcat $opts $data $sink" > /dev/null
+    peer=$(median "$json" 1)
+    ours=$(median "$json" 2)
+    awk -v n="$name" -v p="$peer" -v o="$ours" 'BEGIN {
+        printf "| %s | %.3f | %.3f | %.1fx |\n", n, p, o, p / o }' >> "$table"
+    printf '"%s" %s %s\n' "$name" "$peer" "$ours" >> "$plotdata"
+done
+
+{
+    echo "mmcat against GNU cat $(cat --version | sed -n '1s/.* //p'), ${size_mib} MiB of text"
+    echo "(bench/mkdata), warm page cache, median of $runs runs after one warm-up, via hyperfine."
+    echo
+    echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
+         "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+         "Linux $(uname -r), $(date -u +%Y-%m-%d)."
+    echo
+    echo "Command: \`bench/run.sh $size_mib $runs\`"
+    echo
+    cat "$table"
+} > "$results/mmcat.md"
+
+if command -v gnuplot > /dev/null; then
+    gnuplot <<EOF
+set terminal pngcairo size 900,450 noenhanced
+set output "$results/mmcat.png"
+set title "mmcat vs GNU cat, ${size_mib} MiB, warm cache (higher is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set xtics rotate by -20
+set ylabel "MiB/s (log scale)"
+set logscale y
+set key top right
+plot "$plotdata" using ($size_mib/\$2):xtic(1) title "GNU cat", \
+     "" using ($size_mib/\$3) title "mmcat"
+EOF
+fi
+cat "$results/mmcat.md"
