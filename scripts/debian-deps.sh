@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs, on Debian 12 as root, what building, testing, checking the man
+# pages and benchmarking mmtools need.  Safe to run again.
+set -eu
+packages="build-essential autoconf automake autoconf-archive pkg-config
+bats bats-assert bats-support mandoc hyperfine gnuplot-nox util-linux"
+missing=
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    apt-get update
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
+fi
