@@ -215,6 +215,33 @@ int mmio_commit_memory(mmio_arena *a, size_t size, mmio_error *err);
 
 void mmio_release(mmio_arena *a);
 
+/* ---- Threads ------------------------------------------------------------ */
+
+typedef struct mmio_thread mmio_thread;
+
+/* Runs FN(ARG) in a new thread; NULL when none can be started. */
+mmio_thread *mmio_thread_start(void (*fn)(void *arg), void *arg,
+                               mmio_error *err);
+
+/* Waits for T to finish, then frees it. */
+void mmio_thread_join(mmio_thread *t);
+
+/* A count that only grows, which threads can wait on: how one thread
+ * hands work to another and learns that it is done. */
+typedef struct mmio_sequence mmio_sequence;
+
+mmio_sequence *mmio_sequence_new(mmio_error *err);
+void mmio_sequence_free(mmio_sequence *s);
+
+/* Adds one to S and wakes its waiters. */
+void mmio_sequence_advance(mmio_sequence *s);
+
+/* Waits until S has reached VALUE. */
+void mmio_sequence_wait(mmio_sequence *s, uint64_t value);
+
+/* How many processors this process may run on (at least 1). */
+unsigned mmio_cpu_count(void);
+
 /* ---- Sizes ------------------------------------------------------------ */
 
 size_t mmio_page_size(void);

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -640,4 +642,104 @@ void mmio_release(mmio_arena *a)
     if (a->base)
         munmap(a->base, a->reserved);
     memset(a, 0, sizeof *a);
+}
+
+/* ---- Threads ---------------------------------------------------------- */
+
+struct mmio_thread {
+    pthread_t id;
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void *thread_main(void *arg)
+{
+    mmio_thread *t = arg;
+
+    t->fn(t->arg);
+    return NULL;
+}
+
+mmio_thread *mmio_thread_start(void (*fn)(void *arg), void *arg,
+                               mmio_error *err)
+{
+    mmio_thread *t = malloc(sizeof *t);
+    int e;
+
+    if (!t) {
+        mmio_fail(err, "thread", NULL, ENOMEM);
+        return NULL;
+    }
+    t->fn = fn;
+    t->arg = arg;
+    e = pthread_create(&t->id, NULL, thread_main, t);
+    if (e != 0) {
+        free(t);
+        mmio_fail(err, "thread", NULL, e);
+        return NULL;
+    }
+    return t;
+}
+
+void mmio_thread_join(mmio_thread *t)
+{
+    pthread_join(t->id, NULL);
+    free(t);
+}
+
+struct mmio_sequence {
+    pthread_mutex_t lock;
+    pthread_cond_t moved;
+    uint64_t value;
+};
+
+mmio_sequence *mmio_sequence_new(mmio_error *err)
+{
+    mmio_sequence *s = calloc(1, sizeof *s);
+
+    if (!s) {
+        mmio_fail(err, "thread", NULL, ENOMEM);
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->moved, NULL);
+    return s;
+}
+
+void mmio_sequence_free(mmio_sequence *s)
+{
+    if (!s)
+        return;
+    pthread_cond_destroy(&s->moved);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void mmio_sequence_advance(mmio_sequence *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->value++;
+    pthread_cond_broadcast(&s->moved);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void mmio_sequence_wait(mmio_sequence *s, uint64_t value)
+{
+    pthread_mutex_lock(&s->lock);
+    while (s->value < value)
+        pthread_cond_wait(&s->moved, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+}
+
+unsigned mmio_cpu_count(void)
+{
+#ifdef CPU_COUNT
+    cpu_set_t set;
+
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (unsigned)n : 1;
 }

@@ -208,6 +208,20 @@ same_as_cat() {
     done
 }
 
+@test "options match GNU cat on a file large enough for two threads" {
+    # Over 4 MiB: mmcat cuts it into chunks formatted by two threads.
+    awk 'BEGIN { srand(7); for (i = 0; i < 400000; i++) {
+        r = rand()
+        if (r < 0.2) printf "\n\n\n"
+        else if (r < 0.25) printf "crlf\r\n"
+        else if (r < 0.3) printf "%c\t\n", int(rand() * 255) + 1
+        else printf "line %d of words\n", i } }' > "$T/big"
+    local opts
+    for opts in -n -b -s -ns -bs -E -A -sE -nA -v -T; do
+        same_as_cat "$opts" "$T/big" "$T/big"
+    done
+}
+
 @test "options match GNU cat on input arriving through a pipe in pieces" {
     make_sample "$T/s"
     for i in 1 2 3 4 5 6 7 8; do cat "$T/s"; done > "$T/s8"

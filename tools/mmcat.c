@@ -2,6 +2,7 @@
  * does, reading regular files through memory mappings. */
 #include <config.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,20 +55,34 @@ static const struct option long_options[] = {
 
 #define OUT_SIZE ((size_t)256 * 1024)
 /* Room kept free past LIMIT for one short copy, one line number, one
- * notation and "^M$\n". */
+ * notation and "^M$\n": what one step of format_piece writes at most. */
 #define SHORT_COPY 64
 #define OUT_SLACK 256
 
+/* Formatted output on its way out: to FILE, or, for a helper lane (FILE
+ * NULL), kept until the main thread writes it in its turn. */
 struct out {
     mmio_file *file;
     unsigned char *pos;
     unsigned char *limit;
-    unsigned char buf[OUT_SIZE];
+    unsigned char *buf;
 };
 
-/* Writes out the buffer, whose end is POS; returns the empty buffer. */
+static bool out_init(struct out *o, mmio_file *file, size_t size)
+{
+    o->file = file;
+    o->buf = malloc(size + OUT_SLACK);
+    o->pos = o->buf;
+    o->limit = o->buf + size;
+    return o->buf != NULL;
+}
+
+/* Writes out the buffer, whose end is POS; returns the empty buffer.  A
+ * helper lane's buffer is sized never to fill. */
 static unsigned char *out_flush_at(struct out *o, unsigned char *pos)
 {
+    if (!o->file)
+        abort();
     xwrite(o->file, o->buf, (size_t)(pos - o->buf));
     return o->buf;
 }
@@ -148,6 +163,22 @@ static inline void line_number_next(struct line_number *n)
     }
 }
 
+/* Counts N up by COUNT at once. */
+static void line_number_add(struct line_number *n, uint64_t count)
+{
+    unsigned carry = 0;
+
+    for (int i = NUMBER_DIGITS - 1; (count || carry) && i >= 0; i--) {
+        unsigned digit = n->text[i] == ' ' ? 0 : (unsigned)(n->text[i] - '0');
+        digit += (unsigned)(count % 10) + carry;
+        count /= 10;
+        carry = digit / 10;
+        n->text[i] = (char)('0' + digit % 10);
+        if (i < n->print)
+            n->print = i;
+    }
+}
+
 /* ---- Formatting ------------------------------------------------------------- */
 
 /* How one byte that a scan stops at is shown. */
@@ -156,7 +187,8 @@ struct notation {
     unsigned char text[4];
 };
 
-struct cat {
+/* What the options ask for; fixed once parsed, shared by the lanes. */
+struct format {
     bool plain;            /* no option but -u: copy bytes as they are */
     bool number_all;       /* -n */
     bool number_nonblank;  /* -b */
@@ -164,34 +196,38 @@ struct cat {
     bool show_ends;        /* -E */
     bool show_tabs;        /* -T */
     bool show_nonprinting; /* -v */
-    struct bytescan stops;  /* the bytes that are not copied as they are */
-    /* As in GNU cat, carried from one file to the next: -1 inside a line,
-     * 0 at the start of one, 1 or 2 after that many empty lines. */
-    int newlines;
-    /* -E without -v shows the CR of a CRLF as ^M.  A CR that ends a piece
-     * waits here for the next byte, perhaps in the next file. */
-    bool crlf_rule;
-    bool pending_cr;
-    struct line_number number;
+    bool crlf_rule;        /* -E without -v: the CR of a CRLF shows as ^M */
+    struct bytescan stops; /* the bytes that are not copied as they are */
+    struct bytescan newline;
     struct notation notation[256];
-    struct out out;
 };
 
-static void build_notation(struct cat *c)
+/* Where formatting stands, carried from byte to byte and from one file to
+ * the next, as GNU cat carries it. */
+struct cat_state {
+    /* -1 inside a line, 0 at the start of one, 1 or 2 after that many
+     * empty lines. */
+    int newlines;
+    /* A CR that ended a piece, waiting to see whether an LF follows. */
+    bool pending_cr;
+    struct line_number number;
+};
+
+static void build_format(struct format *f)
 {
     for (int byte = 0; byte < 256; byte++) {
-        struct notation *n = &c->notation[byte];
+        struct notation *n = &f->notation[byte];
         int ch = byte, len = 0;
 
-        if (c->show_nonprinting && ch >= 128) {
+        if (f->show_nonprinting && ch >= 128) {
             n->text[len++] = 'M';
             n->text[len++] = '-';
             ch -= 128;
         }
-        if (byte == '\t' && !c->show_tabs) {
+        if (byte == '\t' && !f->show_tabs) {
             n->text[len++] = '\t';
-        } else if ((ch < ' ' && (c->show_nonprinting || byte == '\t'))
-                   || (ch == 127 && c->show_nonprinting)) {
+        } else if ((ch < ' ' && (f->show_nonprinting || byte == '\t'))
+                   || (ch == 127 && f->show_nonprinting)) {
             n->text[len++] = '^';
             n->text[len++] = ch == 127 ? '?' : (unsigned char)(ch + 64);
         } else {
@@ -199,15 +235,18 @@ static void build_notation(struct cat *c)
         }
         n->length = (unsigned char)len;
     }
-    c->crlf_rule = c->show_ends && !c->show_nonprinting;
-    if (c->show_nonprinting)
-        bytescan_init(&c->stops, ' ', 127, 127, 127);
+    if (f->number_nonblank)
+        f->number_all = false;
+    f->crlf_rule = f->show_ends && !f->show_nonprinting;
+    bytescan_init(&f->newline, -128, '\n', '\n', '\n');
+    if (f->show_nonprinting)
+        bytescan_init(&f->stops, ' ', 127, 127, 127);
     else
-        bytescan_init(&c->stops, -128, '\n', c->show_tabs ? '\t' : '\n', '\n');
+        bytescan_init(&f->stops, -128, '\n', f->show_tabs ? '\t' : '\n', '\n');
 }
 
 /* The emitters below write at POS, which the caller keeps in a register,
- * and return the new end; each writes at most OUT_SLACK / 4 bytes. */
+ * and return the new end. */
 
 static inline unsigned char *put_number(struct line_number *n,
                                         unsigned char *pos)
@@ -224,32 +263,34 @@ static inline unsigned char *put_number(struct line_number *n,
     return pos + len;
 }
 
-static inline unsigned char *put_line_end(const struct cat *c,
+static inline unsigned char *put_line_end(const struct format *f,
                                           unsigned char *pos)
 {
     pos[0] = '$';
-    pos[c->show_ends] = '\n'; /* over the '$' unless -E */
-    return pos + 1 + c->show_ends;
+    pos[f->show_ends] = '\n'; /* over the '$' unless -E */
+    return pos + 1 + f->show_ends;
 }
 
 /* A newline at the start of a line: an empty line, perhaps squeezed. */
-static unsigned char *put_empty_line(struct cat *c, unsigned char *pos)
+static unsigned char *put_empty_line(const struct format *f,
+                                     struct cat_state *s, unsigned char *pos)
 {
-    if (c->newlines < 2)
-        c->newlines++;
-    if (c->newlines == 2 && c->squeeze_blank)
+    if (s->newlines < 2)
+        s->newlines++;
+    if (s->newlines == 2 && f->squeeze_blank)
         return pos;
-    if (c->number_all)
-        pos = put_number(&c->number, pos);
-    return put_line_end(c, pos);
+    if (f->number_all)
+        pos = put_number(&s->number, pos);
+    return put_line_end(f, pos);
 }
 
 /* Settles a CR held back from the previous piece, now that the first
  * byte of this one is known. */
-static unsigned char *settle_pending_cr(struct cat *c, unsigned char *pos,
+static unsigned char *settle_pending_cr(struct cat_state *s,
+                                        unsigned char *pos,
                                         unsigned char next)
 {
-    c->pending_cr = false;
+    s->pending_cr = false;
     if (next != '\n') {
         *pos = '\r';
         return pos + 1;
@@ -258,55 +299,238 @@ static unsigned char *settle_pending_cr(struct cat *c, unsigned char *pos,
     return pos + 2;
 }
 
-/* Formats the bytes [START, END) into the output buffer. */
-static void format_piece(struct cat *c, const unsigned char *start,
+/* Formats the bytes [START, END) into O. */
+static void format_piece(const struct format *f, struct cat_state *s,
+                         struct out *o, const unsigned char *start,
                          const unsigned char *end)
 {
-    const bool numbering = c->number_all || c->number_nonblank;
+    const bool numbering = f->number_all || f->number_nonblank;
     const unsigned char *p = start;
-    unsigned char *pos = out_make_room(&c->out, c->out.pos);
+    unsigned char *pos = out_make_room(o, o->pos);
     struct bytescan_cursor cursor;
 
-    if (c->pending_cr)
-        pos = settle_pending_cr(c, pos, *p);
-    bytescan_start(&cursor, &c->stops, p, end);
+    if (s->pending_cr)
+        pos = settle_pending_cr(s, pos, *p);
+    bytescan_start(&cursor, &f->stops, p, end);
     while (p < end) {
         const unsigned char *stop = bytescan_next(&cursor);
 
-        pos = out_make_room(&c->out, pos);
-        if (c->newlines >= 0) {
+        pos = out_make_room(o, pos);
+        if (s->newlines >= 0) {
             if (stop == p && *p == '\n') {
-                pos = put_empty_line(c, pos);
+                pos = put_empty_line(f, s, pos);
                 p++;
                 continue;
             }
             if (numbering)
-                pos = put_number(&c->number, pos);
-            c->newlines = -1;
+                pos = put_number(&s->number, pos);
+            s->newlines = -1;
         }
-        pos = out_put(&c->out, pos, p, (size_t)(stop - p), (size_t)(end - p));
+        pos = out_put(o, pos, p, (size_t)(stop - p), (size_t)(end - p));
         if (stop == end) {
-            if (c->crlf_rule && stop > p && stop[-1] == '\r') {
+            if (f->crlf_rule && stop > p && stop[-1] == '\r') {
                 pos--;
-                c->pending_cr = true;
+                s->pending_cr = true;
             }
             break;
         }
         if (*stop == '\n') {
-            if (c->crlf_rule && stop > start && stop[-1] == '\r') {
+            if (f->crlf_rule && stop > start && stop[-1] == '\r') {
                 memcpy(pos - 1, "^M", 2);
                 pos++;
             }
-            pos = put_line_end(c, pos);
-            c->newlines = 0;
+            pos = put_line_end(f, pos);
+            s->newlines = 0;
         } else {
-            const struct notation *n = &c->notation[*stop];
+            const struct notation *n = &f->notation[*stop];
             memcpy(pos, n->text, sizeof n->text);
             pos += n->length;
         }
         p = stop + 1;
     }
-    c->out.pos = pos;
+    o->pos = pos;
+}
+
+/* Counts, in the 64-bit masks of newlines of [P, END), what advance_state
+ * needs: the starts of lines that are not empty, the empty lines that -s
+ * keeps, and the newlines in a row at the end.  CARRY1 and CARRY2 tell
+ * whether the two bytes before P were newlines. */
+struct line_counts {
+    uint64_t nonempty_starts;
+    uint64_t kept_empty;
+};
+
+static void count_lines(const struct format *f, const unsigned char *p,
+                        const unsigned char *end, uint64_t carry1,
+                        uint64_t carry2, struct line_counts *counts)
+{
+    uint64_t squeeze = f->squeeze_blank ? ~UINT64_C(0) : 0;
+
+    counts->nonempty_starts = counts->kept_empty = 0;
+    for (; p < end; p += 64) {
+        size_t n = (size_t)(end - p) < 64 ? (size_t)(end - p) : 64;
+        uint64_t valid = n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1;
+        uint64_t nl = n == 64 ? bytescan_mask64(&f->newline, p)
+                              : bytescan_mask_tail(&f->newline, p, n);
+        uint64_t after1 = nl << 1 | carry1;              /* byte before is '\n' */
+        uint64_t after2 = nl << 2 | carry1 << 1 | carry2; /* two bytes before */
+
+        counts->nonempty_starts += (uint64_t)__builtin_popcountll(~nl & after1 & valid);
+        counts->kept_empty += (uint64_t)__builtin_popcountll(nl & after1 & ~(after2 & squeeze));
+        carry2 = nl >> 62 & 1;
+        carry1 = nl >> 63;
+    }
+}
+
+/* Moves S past the bytes [P, END) as format_piece would, without output,
+ * at the speed of counting newlines. */
+static void advance_state(const struct format *f, struct cat_state *s,
+                          const unsigned char *p, const unsigned char *end)
+{
+    struct line_counts counts;
+    int trailing = 0;
+
+    if (p == end)
+        return;
+    count_lines(f, p, end, s->newlines >= 0, s->newlines >= 1, &counts);
+    if (f->number_nonblank)
+        line_number_add(&s->number, counts.nonempty_starts);
+    else if (f->number_all)
+        line_number_add(&s->number, counts.nonempty_starts + counts.kept_empty);
+    while (trailing < 3 && end - trailing > p && end[-1 - trailing] == '\n')
+        trailing++;
+    if (trailing == 0) {
+        s->newlines = -1;
+        s->pending_cr = f->crlf_rule && end[-1] == '\r';
+        return;
+    }
+    if (end - trailing == p) /* all newlines: those before P count too */
+        trailing += s->newlines + 1;
+    s->newlines = trailing - 1 < 2 ? trailing - 1 : 2;
+    s->pending_cr = false;
+}
+
+/* ---- Two lanes -------------------------------------------------------------- */
+
+/* A mapped window is cut into chunks that end after a newline.  While the
+ * main thread formats one chunk, a helper thread runs through it without
+ * output to learn the state after it, then formats the next chunk into a
+ * buffer of its own, which the main thread writes when its own chunk is
+ * out: output in order, two cores busy. */
+#define CHUNK ((size_t)2 << 20)
+/* Output per input byte at the most: an empty line numbered, with "$". */
+#define MAX_GROWTH (NUMBER_DIGITS + 3)
+
+struct lane {
+    const struct format *format;
+    mmio_thread *thread;
+    mmio_sequence *posted;   /* jobs handed to the helper */
+    mmio_sequence *finished; /* jobs it has done */
+    uint64_t jobs;
+    bool quit;
+    /* The job: from STATE at SKIP, run through [SKIP, START), then format
+     * [START, END) into OUT.  STATE is the state after END when done. */
+    struct cat_state state;
+    const unsigned char *skip, *start, *end;
+    struct out out;
+    int status;              /* mmio_guard's result */
+    mmio_error err;
+};
+
+static int lane_job(void *arg)
+{
+    struct lane *l = arg;
+    /* Copies on this thread's stack: writing the shared struct line by line
+     * would bounce its cache line between the two cores. */
+    struct cat_state state = l->state;
+    struct out out = l->out;
+
+    advance_state(l->format, &state, l->skip, l->start);
+    format_piece(l->format, &state, &out, l->start, l->end);
+    l->state = state;
+    l->out = out;
+    return 0;
+}
+
+static void lane_main(void *arg)
+{
+    struct lane *l = arg;
+
+    for (uint64_t job = 1;; job++) {
+        mmio_sequence_wait(l->posted, job);
+        if (l->quit)
+            return;
+        l->out.pos = l->out.buf;
+        l->status = mmio_guard(lane_job, l, &l->err);
+        mmio_sequence_advance(l->finished);
+    }
+}
+
+/* Starts the helper lane; false when there is one core or no thread. */
+static bool lane_start(struct lane *l, const struct format *f)
+{
+    memset(l, 0, sizeof *l);
+    l->format = f;
+    if (mmio_cpu_count() < 2 || !out_init(&l->out, NULL, CHUNK * MAX_GROWTH))
+        return false;
+    l->posted = mmio_sequence_new(NULL);
+    l->finished = mmio_sequence_new(NULL);
+    if (l->posted && l->finished)
+        l->thread = mmio_thread_start(lane_main, l, NULL);
+    return l->thread != NULL;
+}
+
+static void lane_stop(struct lane *l)
+{
+    if (l->thread) {
+        l->quit = true;
+        mmio_sequence_advance(l->posted);
+        mmio_thread_join(l->thread);
+    }
+    mmio_sequence_free(l->posted);
+    mmio_sequence_free(l->finished);
+    free(l->out.buf);
+}
+
+static void lane_post(struct lane *l, const struct cat_state *s,
+                      const unsigned char *skip, const unsigned char *start,
+                      const unsigned char *end)
+{
+    l->state = *s;
+    l->skip = skip;
+    l->start = start;
+    l->end = end;
+    l->jobs++;
+    mmio_sequence_advance(l->posted);
+}
+
+static void lane_wait(struct lane *l)
+{
+    mmio_sequence_wait(l->finished, l->jobs);
+}
+
+/* ---- Files ------------------------------------------------------------------ */
+
+struct cat {
+    struct format format;
+    struct cat_state state;
+    struct out out;
+    struct lane lane;
+    bool lane_running;  /* a helper thread is there */
+    bool lane_busy;     /* it has a job that reads the current window */
+};
+
+/* Where the chunk that starts at P ends: after the first newline at least
+ * CHUNK bytes on, or at END. */
+static const unsigned char *chunk_end(const unsigned char *p,
+                                      const unsigned char *end)
+{
+    const unsigned char *newline;
+
+    if ((size_t)(end - p) <= CHUNK)
+        return end;
+    newline = memchr(p + CHUNK, '\n', (size_t)(end - p - CHUNK));
+    return newline ? newline + 1 : end;
 }
 
 struct piece {
@@ -315,11 +539,34 @@ struct piece {
     size_t size;
 };
 
+/* Formats a piece, two chunks at a time when a helper lane is there. */
 static int format_guarded(void *arg)
 {
     struct piece *piece = arg;
+    struct cat *c = piece->cat;
+    const unsigned char *p = piece->data, *end = p + piece->size;
 
-    format_piece(piece->cat, piece->data, piece->data + piece->size);
+    while (p < end) {
+        const unsigned char *mine = chunk_end(p, end);
+        const unsigned char *helpers = c->lane_running ? chunk_end(mine, end) : mine;
+
+        if (helpers > mine) {
+            lane_post(&c->lane, &c->state, p, mine, helpers);
+            c->lane_busy = true;
+        }
+        format_piece(&c->format, &c->state, &c->out, p, mine);
+        if (helpers > mine) {
+            lane_wait(&c->lane);
+            c->lane_busy = false;
+            if (c->lane.status < 0)
+                return -1; /* the helper met a file that shrank */
+            out_flush(&c->out);
+            xwrite(c->out.file, c->lane.out.buf,
+                   (size_t)(c->lane.out.pos - c->lane.out.buf));
+            c->state = c->lane.state;
+        }
+        p = helpers;
+    }
     return 0;
 }
 
@@ -329,7 +576,7 @@ static int format_file(struct cat *c, mmio_file *in)
     mmio_walk walk;
     mmio_error err;
     struct piece piece = { c, NULL, 0 };
-    int more;
+    int more, status = 0;
 
     if (mmio_walk_start(&walk, in, MMIO_DEFAULT_WINDOW, &err) < 0) {
         tool_warn_error(&err);
@@ -339,8 +586,15 @@ static int format_file(struct cat *c, mmio_file *in)
     if (walk.streaming)
         out_flush(&c->out);
     while ((more = mmio_walk_next(&walk, &piece.data, &piece.size, &err)) > 0) {
-        if (mmio_guard(format_guarded, &piece, &err) < 0) {
+        status = mmio_guard(format_guarded, &piece, &err);
+        if (c->lane_busy) { /* the main thread faulted: let the helper end */
+            lane_wait(&c->lane);
+            c->lane_busy = false;
+        }
+        if (status < 0) {
+            err.op = "read";
             err.path = mmio_path(in);
+            err.code = MMIO_ESHRUNK;
             more = -1;
             break;
         }
@@ -354,8 +608,6 @@ static int format_file(struct cat *c, mmio_file *in)
     }
     return 0;
 }
-
-/* ---- Files ------------------------------------------------------------------ */
 
 /* GNU cat refuses to append a non-empty regular file to itself. */
 static bool is_output(const struct cat *c, mmio_file *in)
@@ -399,68 +651,75 @@ static int cat_file(struct cat *c, const char *path)
         tool_warn("%s: input file is output file", path);
         status = 1;
     } else {
-        status = c->plain ? copy_file(c, in) : format_file(c, in);
+        status = c->format.plain ? copy_file(c, in) : format_file(c, in);
     }
     mmio_close(in, NULL);
     return status;
 }
 
-static void parse_options(struct cat *c, int argc, char **argv)
+static void parse_options(struct format *f, int argc, char **argv)
 {
     int opt;
 
-    c->plain = true;
+    f->plain = true;
     while ((opt = getopt_long(argc, argv, "AbeEnstTuv", long_options, NULL))
            != -1) {
-        c->plain = c->plain && opt == 'u';
+        f->plain = f->plain && opt == 'u';
         switch (opt) {
-        case 'A': c->show_nonprinting = c->show_ends = c->show_tabs = true; break;
-        case 'b': c->number_nonblank = true; break;
-        case 'e': c->show_nonprinting = c->show_ends = true; break;
-        case 'E': c->show_ends = true; break;
-        case 'n': c->number_all = true; break;
-        case 's': c->squeeze_blank = true; break;
-        case 't': c->show_nonprinting = c->show_tabs = true; break;
-        case 'T': c->show_tabs = true; break;
+        case 'A': f->show_nonprinting = f->show_ends = f->show_tabs = true; break;
+        case 'b': f->number_nonblank = true; break;
+        case 'e': f->show_nonprinting = f->show_ends = true; break;
+        case 'E': f->show_ends = true; break;
+        case 'n': f->number_all = true; break;
+        case 's': f->squeeze_blank = true; break;
+        case 't': f->show_nonprinting = f->show_tabs = true; break;
+        case 'T': f->show_tabs = true; break;
         case 'u': break;
-        case 'v': c->show_nonprinting = true; break;
+        case 'v': f->show_nonprinting = true; break;
         case OPT_HELP: tool_help(usage_text);
         case OPT_VERSION: tool_version();
         default: tool_usage_error(NULL);
         }
     }
-    if (c->number_nonblank)
-        c->number_all = false;
 }
 
 int main(int argc, char **argv)
 {
     static struct cat cat;
     mmio_error err;
+    mmio_file *out;
     int status = 0;
 
     tool_start("mmcat", argv);
-    parse_options(&cat, argc, argv);
+    parse_options(&cat.format, argc, argv);
     argc -= optind;
     argv += optind;
 
-    cat.out.file = mmio_stdout(&err);
-    if (!cat.out.file) {
+    out = mmio_stdout(&err);
+    if (!out) {
         tool_warn_error(&err);
         return tool_finish(1);
     }
-    cat.out.pos = cat.out.buf;
-    cat.out.limit = cat.out.buf + OUT_SIZE - OUT_SLACK;
-    line_number_init(&cat.number);
-    build_notation(&cat);
+    if (!out_init(&cat.out, out, OUT_SIZE)) {
+        tool_warn("%s", strerror(ENOMEM));
+        return tool_finish(1);
+    }
+    build_format(&cat.format);
+    cat.state.newlines = 0;
+    line_number_init(&cat.state.number);
+    if (!cat.format.plain)
+        cat.lane_running = lane_start(&cat.lane, &cat.format);
 
     if (argc == 0)
         status |= cat_file(&cat, "-");
     for (int i = 0; i < argc; i++)
         status |= cat_file(&cat, argv[i]);
-    if (cat.pending_cr)
+    if (cat.state.pending_cr)
         *cat.out.pos++ = '\r';
     out_flush(&cat.out);
-    mmio_close(cat.out.file, NULL);
+    if (cat.lane_running)
+        lane_stop(&cat.lane);
+    free(cat.out.buf);
+    mmio_close(out, NULL);
     return tool_finish(status);
 }
