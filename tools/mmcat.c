@@ -392,11 +392,11 @@ static void advance_state(const struct format *f, struct cat_state *s,
 
     if (p == end)
         return;
-    count_lines(f, p, end, s->newlines >= 0, s->newlines >= 1, &counts);
-    if (f->number_nonblank)
-        line_number_add(&s->number, counts.nonempty_starts);
-    else if (f->number_all)
-        line_number_add(&s->number, counts.nonempty_starts + counts.kept_empty);
+    if (f->number_all || f->number_nonblank) {
+        count_lines(f, p, end, s->newlines >= 0, s->newlines >= 1, &counts);
+        line_number_add(&s->number, counts.nonempty_starts
+                        + (f->number_all ? counts.kept_empty : 0));
+    }
     while (trailing < 3 && end - trailing > p && end[-1 - trailing] == '\n')
         trailing++;
     if (trailing == 0) {
@@ -521,16 +521,23 @@ struct cat {
 };
 
 /* Where the chunk that starts at P ends: after the first newline at least
- * CHUNK bytes on, or at END. */
+ * SIZE bytes on, or at END. */
 static const unsigned char *chunk_end(const unsigned char *p,
-                                      const unsigned char *end)
+                                      const unsigned char *end, size_t size)
 {
     const unsigned char *newline;
 
-    if ((size_t)(end - p) <= CHUNK)
+    if ((size_t)(end - p) <= size)
         return end;
-    newline = memchr(p + CHUNK, '\n', (size_t)(end - p - CHUNK));
+    newline = memchr(p + size, '\n', (size_t)(end - p - size));
     return newline ? newline + 1 : end;
+}
+
+/* The helper's chunk: smaller when it must first count the lines of the
+ * main thread's chunk, so that both finish at about the same time. */
+static size_t helper_chunk(const struct format *f)
+{
+    return f->number_all || f->number_nonblank ? CHUNK / 16 * 9 : CHUNK;
 }
 
 struct piece {
@@ -547,8 +554,9 @@ static int format_guarded(void *arg)
     const unsigned char *p = piece->data, *end = p + piece->size;
 
     while (p < end) {
-        const unsigned char *mine = chunk_end(p, end);
-        const unsigned char *helpers = c->lane_running ? chunk_end(mine, end) : mine;
+        const unsigned char *mine = chunk_end(p, end, CHUNK);
+        const unsigned char *helpers = c->lane_running
+            ? chunk_end(mine, end, helper_chunk(&c->format)) : mine;
 
         if (helpers > mine) {
             lane_post(&c->lane, &c->state, p, mine, helpers);
