@@ -33,56 +33,77 @@ static inline void bytescan_init(struct bytescan *s, signed char below,
                        || b == eq2;
 }
 
+/* The set in the form the scanning loop wants it: in registers. */
+struct bytescan_regs {
 #ifdef __SSE2__
-static inline uint64_t bytescan_mask16(const struct bytescan *s,
+    __m128i below, eq0, eq1, eq2;
+    int extra; /* 0: EQ0 alone; 1: and BELOW; 2: all four tests */
+#endif
+    const unsigned char *in_set;
+};
+
+static inline void bytescan_load(struct bytescan_regs *r,
+                                 const struct bytescan *s)
+{
+#ifdef __SSE2__
+    r->below = _mm_set1_epi8(s->below);
+    r->eq0 = _mm_set1_epi8((char)s->eq[0]);
+    r->eq1 = _mm_set1_epi8((char)s->eq[1]);
+    r->eq2 = _mm_set1_epi8((char)s->eq[2]);
+    r->extra = s->eq[1] != s->eq[0] || s->eq[2] != s->eq[0] ? 2
+               : s->below != -128;
+#endif
+    r->in_set = s->in_set;
+}
+
+#ifdef __SSE2__
+static inline uint64_t bytescan_mask16(const struct bytescan_regs *r,
                                        const unsigned char *p)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i hit = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)s->eq[0]));
+    __m128i hit = _mm_cmpeq_epi8(v, r->eq0);
 
-    /* The common sets (one byte; controls and DEL) take fewer steps. */
-    if (s->eq[1] != s->eq[0])
-        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)s->eq[1])));
-    if (s->eq[2] != s->eq[0])
-        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)s->eq[2])));
-    if (s->below != -128)
-        hit = _mm_or_si128(hit, _mm_cmplt_epi8(v, _mm_set1_epi8(s->below)));
+    if (r->extra > 0)
+        hit = _mm_or_si128(hit, _mm_cmplt_epi8(v, r->below));
+    if (r->extra > 1)
+        hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, r->eq1),
+                                             _mm_cmpeq_epi8(v, r->eq2)));
     return (uint64_t)(unsigned)_mm_movemask_epi8(hit);
 }
 
 /* Bit I of the result is set when P[I] is in the set; P has 64 bytes. */
-static inline uint64_t bytescan_mask64(const struct bytescan *s,
+static inline uint64_t bytescan_mask64(const struct bytescan_regs *r,
                                        const unsigned char *p)
 {
-    return bytescan_mask16(s, p) | bytescan_mask16(s, p + 16) << 16
-           | bytescan_mask16(s, p + 32) << 32 | bytescan_mask16(s, p + 48) << 48;
+    return bytescan_mask16(r, p) | bytescan_mask16(r, p + 16) << 16
+           | bytescan_mask16(r, p + 32) << 32 | bytescan_mask16(r, p + 48) << 48;
 }
 #else
-static inline uint64_t bytescan_mask64(const struct bytescan *s,
+static inline uint64_t bytescan_mask64(const struct bytescan_regs *r,
                                        const unsigned char *p)
 {
     uint64_t mask = 0;
 
     for (int i = 0; i < 64; i++)
-        mask |= (uint64_t)s->in_set[p[i]] << i;
+        mask |= (uint64_t)r->in_set[p[i]] << i;
     return mask;
 }
 #endif
 
 /* The same for the N (< 64) bytes at P, without reading past them. */
-static inline uint64_t bytescan_mask_tail(const struct bytescan *s,
+static inline uint64_t bytescan_mask_tail(const struct bytescan_regs *r,
                                           const unsigned char *p, size_t n)
 {
     uint64_t mask = 0;
 
     for (size_t i = 0; i < n; i++)
-        mask |= (uint64_t)s->in_set[p[i]] << i;
+        mask |= (uint64_t)r->in_set[p[i]] << i;
     return mask;
 }
 
 /* Walks the bytes of the set in [P, END) one by one, in order. */
 struct bytescan_cursor {
-    const struct bytescan *set;
+    struct bytescan_regs set;
     const unsigned char *block; /* the 64 bytes MASK describes */
     const unsigned char *end;
     uint64_t mask;              /* hits in BLOCK not yet returned */
@@ -93,13 +114,13 @@ static inline void bytescan_start(struct bytescan_cursor *c,
                                   const unsigned char *p,
                                   const unsigned char *end)
 {
-    c->set = set;
+    bytescan_load(&c->set, set);
     c->end = end;
     c->block = p;
     if (end - p >= 64)
-        c->mask = bytescan_mask64(set, p);
+        c->mask = bytescan_mask64(&c->set, p);
     else
-        c->mask = bytescan_mask_tail(set, p, (size_t)(end - p));
+        c->mask = bytescan_mask_tail(&c->set, p, (size_t)(end - p));
 }
 
 /* The next byte of the set, or END when there is none. */
@@ -110,9 +131,9 @@ static inline const unsigned char *bytescan_next(struct bytescan_cursor *c)
         if (c->block >= c->end)
             return c->end;
         if (c->end - c->block >= 64)
-            c->mask = bytescan_mask64(c->set, c->block);
+            c->mask = bytescan_mask64(&c->set, c->block);
         else
-            c->mask = bytescan_mask_tail(c->set, c->block,
+            c->mask = bytescan_mask_tail(&c->set, c->block,
                                          (size_t)(c->end - c->block));
     }
     const unsigned char *hit = c->block + __builtin_ctzll(c->mask);

@@ -56,7 +56,7 @@ static const struct option long_options[] = {
 #define OUT_SIZE ((size_t)256 * 1024)
 /* Room kept free past LIMIT for one short copy, one line number, one
  * notation and "^M$\n": what one step of format_piece writes at most. */
-#define SHORT_COPY 64
+#define SHORT_COPY 128
 #define OUT_SLACK 256
 
 /* Formatted output on its way out: to FILE, or, for a helper lane (FILE
@@ -263,25 +263,11 @@ static inline unsigned char *put_number(struct line_number *n,
     return pos + len;
 }
 
-static inline unsigned char *put_line_end(const struct format *f,
-                                          unsigned char *pos)
+static inline unsigned char *put_line_end(bool show_ends, unsigned char *pos)
 {
     pos[0] = '$';
-    pos[f->show_ends] = '\n'; /* over the '$' unless -E */
-    return pos + 1 + f->show_ends;
-}
-
-/* A newline at the start of a line: an empty line, perhaps squeezed. */
-static unsigned char *put_empty_line(const struct format *f,
-                                     struct cat_state *s, unsigned char *pos)
-{
-    if (s->newlines < 2)
-        s->newlines++;
-    if (s->newlines == 2 && f->squeeze_blank)
-        return pos;
-    if (f->number_all)
-        pos = put_number(&s->number, pos);
-    return put_line_end(f, pos);
+    pos[show_ends] = '\n'; /* over the '$' unless -E */
+    return pos + 1 + show_ends;
 }
 
 /* Settles a CR held back from the previous piece, now that the first
@@ -299,12 +285,17 @@ static unsigned char *settle_pending_cr(struct cat_state *s,
     return pos + 2;
 }
 
-/* Formats the bytes [START, END) into O. */
+/* Formats the bytes [START, END) into O.  The options and the state live
+ * in locals here: every byte stored to the output may alias a struct
+ * member, and would make the compiler load it again. */
 static void format_piece(const struct format *f, struct cat_state *s,
                          struct out *o, const unsigned char *start,
                          const unsigned char *end)
 {
     const bool numbering = f->number_all || f->number_nonblank;
+    const bool number_empty = f->number_all, squeeze = f->squeeze_blank;
+    const bool show_ends = f->show_ends, crlf_rule = f->crlf_rule;
+    int newlines = s->newlines;
     const unsigned char *p = start;
     unsigned char *pos = out_make_room(o, o->pos);
     struct bytescan_cursor cursor;
@@ -316,31 +307,36 @@ static void format_piece(const struct format *f, struct cat_state *s,
         const unsigned char *stop = bytescan_next(&cursor);
 
         pos = out_make_room(o, pos);
-        if (s->newlines >= 0) {
-            if (stop == p && *p == '\n') {
-                pos = put_empty_line(f, s, pos);
+        if (newlines >= 0) {
+            if (stop == p && *p == '\n') { /* an empty line */
+                newlines += newlines < 2;
+                if (!(newlines == 2 && squeeze)) {
+                    if (number_empty)
+                        pos = put_number(&s->number, pos);
+                    pos = put_line_end(show_ends, pos);
+                }
                 p++;
                 continue;
             }
             if (numbering)
                 pos = put_number(&s->number, pos);
-            s->newlines = -1;
+            newlines = -1;
         }
         pos = out_put(o, pos, p, (size_t)(stop - p), (size_t)(end - p));
         if (stop == end) {
-            if (f->crlf_rule && stop > p && stop[-1] == '\r') {
+            if (crlf_rule && stop > p && stop[-1] == '\r') {
                 pos--;
                 s->pending_cr = true;
             }
             break;
         }
         if (*stop == '\n') {
-            if (f->crlf_rule && stop > start && stop[-1] == '\r') {
+            if (crlf_rule && stop > start && stop[-1] == '\r') {
                 memcpy(pos - 1, "^M", 2);
                 pos++;
             }
-            pos = put_line_end(f, pos);
-            s->newlines = 0;
+            pos = put_line_end(show_ends, pos);
+            newlines = 0;
         } else {
             const struct notation *n = &f->notation[*stop];
             memcpy(pos, n->text, sizeof n->text);
@@ -348,6 +344,7 @@ static void format_piece(const struct format *f, struct cat_state *s,
         }
         p = stop + 1;
     }
+    s->newlines = newlines;
     o->pos = pos;
 }
 
@@ -365,13 +362,16 @@ static void count_lines(const struct format *f, const unsigned char *p,
                         uint64_t carry2, struct line_counts *counts)
 {
     uint64_t squeeze = f->squeeze_blank ? ~UINT64_C(0) : 0;
+    struct bytescan_regs newline;
+
+    bytescan_load(&newline, &f->newline);
 
     counts->nonempty_starts = counts->kept_empty = 0;
     for (; p < end; p += 64) {
         size_t n = (size_t)(end - p) < 64 ? (size_t)(end - p) : 64;
         uint64_t valid = n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1;
-        uint64_t nl = n == 64 ? bytescan_mask64(&f->newline, p)
-                              : bytescan_mask_tail(&f->newline, p, n);
+        uint64_t nl = n == 64 ? bytescan_mask64(&newline, p)
+                              : bytescan_mask_tail(&newline, p, n);
         uint64_t after1 = nl << 1 | carry1;              /* byte before is '\n' */
         uint64_t after2 = nl << 2 | carry1 << 1 | carry2; /* two bytes before */
 
