@@ -591,6 +591,51 @@ static void arena_grows_in_place(void)
     CHECK(a.base == NULL);
 }
 
+/* ---- threads ------------------------------------------------------------ */
+
+struct relay {
+    mmio_sequence *asked, *answered;
+    int rounds;
+    int value;
+};
+
+/* Answers each question by adding one, so the two threads take turns. */
+static void relay_main(void *arg)
+{
+    struct relay *r = arg;
+
+    for (int i = 1; i <= r->rounds; i++) {
+        mmio_sequence_wait(r->asked, (uint64_t)i);
+        r->value++;
+        mmio_sequence_advance(r->answered);
+    }
+}
+
+static void threads_take_turns_through_sequences(void)
+{
+    struct relay r = { mmio_sequence_new(NULL), mmio_sequence_new(NULL), 1000, 0 };
+    mmio_thread *t;
+    int turns_ok = 1;
+
+    CHECK(r.asked && r.answered);
+    t = mmio_thread_start(relay_main, &r, NULL);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    for (int i = 1; i <= r.rounds; i++) {
+        r.value++;
+        mmio_sequence_advance(r.asked);
+        mmio_sequence_wait(r.answered, (uint64_t)i);
+        turns_ok &= r.value == 2 * i;
+    }
+    mmio_thread_join(t);
+    CHECK(turns_ok);
+    CHECK(r.value == 2 * r.rounds);
+    mmio_sequence_free(r.asked);
+    mmio_sequence_free(r.answered);
+    CHECK(mmio_cpu_count() >= 1);
+}
+
 int main(void)
 {
     snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
@@ -613,6 +658,7 @@ int main(void)
     RUN(walk_starts_at_file_position);
     RUN(copy_moves_file_content);
     RUN(arena_grows_in_place);
+    RUN(threads_take_turns_through_sequences);
 #ifdef POSIX_TESTS
     RUN(atomic_file_keeps_permission_bits);
     RUN(atomic_file_to_device_writes_through);
