@@ -537,7 +537,7 @@ static const unsigned char *chunk_end(const unsigned char *p,
  * main thread's chunk, so that both finish at about the same time. */
 static size_t helper_chunk(const struct format *f)
 {
-    return f->number_all || f->number_nonblank ? CHUNK / 16 * 9 : CHUNK;
+    return f->number_all || f->number_nonblank ? CHUNK / 16 * 7 : CHUNK;
 }
 
 struct piece {
