@@ -52,7 +52,9 @@ median() { # the median of the Nth command in hyperfine's JSON
 
 echo "$cases" | while IFS='|' read -r name opts sink; do
     json=$work/case.json
+    # The old output is removed before each run, outside the timing.
     hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
+        --prepare "rm -f $work/out" \
         --command-name "cat $name" "cat $opts $data $sink" \
         --command-name "mmcat $name" "$mmcat $opts $data $sink" > /dev/null
     peer=$(median "$json" 1)
