@@ -2,7 +2,7 @@
 # Installs, on Debian 12 as root, what building, testing, checking the man
 # pages and benchmarking mmtools need.  Safe to run again.
 set -eu
-packages="build-essential autoconf automake autoconf-archive pkg-config
+packages="build-essential clang autoconf automake autoconf-archive pkg-config
 bats bats-assert bats-support mandoc hyperfine gnuplot-nox util-linux"
 missing=
 for p in $packages; do
