@@ -310,24 +310,28 @@ same_as_cat() {
     [ "$(cat "$T/f")" = "content" ]
 }
 
+# Runs mmcat on file $3, plain and formatted, in bash script $1 (which
+# gets mmcat's command line as "$@"); fails unless each run reports write
+# error $2 and exits 1.
+expect_write_error() {
+    local opts
+    for opts in -u -n; do
+        run --separate-stderr bash -c "$1" _ "$(tool_path mmcat)" "$opts" "$3"
+        assert_failure 1
+        [ "$stderr" = "mmcat: write error: $2" ]
+    done
+}
+
 @test "a full output device is a write error, plain and formatted" {
     require_posix "/dev/full"
     printf 'a\n' > "$T/a"
-    for opts in -u -n; do
-        run --separate-stderr bash -c '"$@" > /dev/full' _ "$(tool_path mmcat)" "$opts" "$T/a"
-        assert_failure 1
-        [ "$stderr" = "mmcat: write error: No space left on device" ]
-    done
+    expect_write_error '"$@" > /dev/full' "No space left on device" "$T/a"
 }
 
 @test "a file-size limit is a write error, not a killing signal" {
     require_posix "ulimit -f"
     head -c 100000 /dev/zero > "$T/z"
-    for opts in -u -n; do
-        run --separate-stderr bash -c 'ulimit -f 10; "$@" > "$0"' "$T/out" "$(tool_path mmcat)" "$opts" "$T/z"
-        assert_failure 1
-        [ "$stderr" = "mmcat: write error: File too large" ]
-    done
+    expect_write_error "ulimit -f 10; \"\$@\" > '$T/out'" "File too large" "$T/z"
 }
 
 @test "a reader that goes away ends mmcat without a message" {

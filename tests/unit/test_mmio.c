@@ -66,6 +66,16 @@ static unsigned char pattern(uint64_t i)
     return (unsigned char)(i * 7 + 3);
 }
 
+/* Writes DATA to the scratch file NAME and opens it with FLAGS. */
+static mmio_file *open_written(const char *name, const char *data,
+                               size_t size, int flags)
+{
+    const char *path = path_of(name);
+
+    write_file(path, data, size);
+    return mmio_open(path, flags, NULL);
+}
+
 /* A file of SIZE pattern bytes. */
 static const char *pattern_file(const char *name, size_t size)
 {
@@ -112,13 +122,10 @@ static void library_codes_have_reasons(void)
 
 static void map_whole_file(void)
 {
-    const char *path = path_of("whole");
     mmio_error err;
     mmio_view v;
-    mmio_file *f;
+    mmio_file *f = open_written("whole", "hello, world\n", 13, MMIO_READ);
 
-    write_file(path, "hello, world\n", 13);
-    f = mmio_open(path, MMIO_READ, &err);
     CHECK(f != NULL);
     if (!f)
         return;
@@ -158,13 +165,10 @@ static void map_unaligned_offsets_points_at_exact_byte(void)
 
 static void empty_file_maps_to_empty_view(void)
 {
-    const char *path = path_of("empty");
     mmio_error err;
     mmio_view v;
-    mmio_file *f;
+    mmio_file *f = open_written("empty", "", 0, MMIO_READ);
 
-    write_file(path, "", 0);
-    f = mmio_open(path, MMIO_READ, &err);
     CHECK(f != NULL);
     if (!f)
         return;
@@ -183,11 +187,9 @@ static void private_mapping_keeps_changes_in_memory(void)
     const char *path = path_of("private");
     mmio_error err;
     mmio_view v;
-    mmio_file *f;
+    mmio_file *f = open_written("private", "abcdef", 6, MMIO_READ);
     char back[8];
 
-    write_file(path, "abcdef", 6);
-    f = mmio_open(path, MMIO_READ, &err);
     CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_PRIVATE, &v, &err) == 0);
     if (!f)
         return;
@@ -203,11 +205,9 @@ static void shared_mapping_reaches_file_after_flush(void)
     const char *path = path_of("shared");
     mmio_error err;
     mmio_view v;
-    mmio_file *f;
+    mmio_file *f = open_written("shared", "abcdef", 6, MMIO_WRITE);
     char back[8];
 
-    write_file(path, "abcdef", 6);
-    f = mmio_open(path, MMIO_WRITE, &err);
     CHECK(f && mmio_map(f, 2, 3, MMIO_MAP_SHARED, &v, &err) == 0);
     if (!f)
         return;
