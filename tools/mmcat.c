@@ -412,11 +412,11 @@ static void advance_state(const struct format *f, struct cat_state *s,
 
 /* ---- Two lanes -------------------------------------------------------------- */
 
-/* A mapped window is cut into chunks that end after a newline.  While the
- * main thread formats one chunk, a helper thread runs through it without
- * output to learn the state after it, then formats the next chunk into a
- * buffer of its own, which the main thread writes when its own chunk is
- * out: output in order, two cores busy. */
+/* A mapped window is cut into chunks.  While the main thread formats one
+ * chunk, a helper thread runs through it without output to learn the
+ * state after it, then formats the next chunk into a buffer of its own,
+ * which the main thread writes when its own chunk is out: output in
+ * order, two cores busy. */
 #define CHUNK ((size_t)2 << 20)
 /* Output per input byte at the most: an empty line numbered, with "$". */
 #define MAX_GROWTH (NUMBER_DIGITS + 3)
@@ -520,17 +520,12 @@ struct cat {
     bool lane_busy;     /* it has a job that reads the current window */
 };
 
-/* Where the chunk that starts at P ends: after the first newline at least
- * SIZE bytes on, or at END. */
+/* Where the chunk of SIZE bytes that starts at P ends.  Chunks may end in
+ * the middle of a line: advance_state carries a partial line over. */
 static const unsigned char *chunk_end(const unsigned char *p,
                                       const unsigned char *end, size_t size)
 {
-    const unsigned char *newline;
-
-    if ((size_t)(end - p) <= size)
-        return end;
-    newline = memchr(p + size, '\n', (size_t)(end - p - size));
-    return newline ? newline + 1 : end;
+    return (size_t)(end - p) <= size ? end : p + size;
 }
 
 /* The helper's chunk: smaller when it must first count the lines of the
