@@ -222,6 +222,23 @@ same_as_cat() {
     done
 }
 
+@test "chunk boundaries inside CRLFs, empty-line runs and lines change nothing" {
+    # The two threads cut at 2 MiB steps (and 7/16 of that when numbering):
+    # put awkward bytes across each of those cuts.
+    yes 'word word' | head -c 8000000 > "$T/f"
+    place() { printf "$2" | dd of="$T/f" bs=1 seek="$1" conv=notrunc status=none; }
+    place $((2097152 - 1)) '\r\n'
+    place $((3014656 - 2)) '\n\n\n\n'
+    place $((4194304 - 2)) '\r\n\n\n'
+    place $((5111808 - 1)) 'xy'
+    place $((6029312 - 1)) '\n\n'
+    place $((6291456 - 1)) '\rx'
+    local opts
+    for opts in -n -b -s -ns -bs -E -nE -sE -A -bA -T; do
+        same_as_cat "$opts" "$T/f" "$T/f"
+    done
+}
+
 @test "options match GNU cat on input arriving through a pipe in pieces" {
     make_sample "$T/s"
     for i in 1 2 3 4 5 6 7 8; do cat "$T/s"; done > "$T/s8"
