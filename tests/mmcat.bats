@@ -73,6 +73,15 @@ same_as_cat() {
     mmcat "$T/s" > /dev/null
 }
 
+@test "appends to a file opened for appending" {
+    printf 'old\n' > "$T/out"
+    printf 'new\n' > "$T/a"
+    mmcat "$T/a" >> "$T/out"
+    mmcat -n "$T/a" >> "$T/out"
+    printf 'old\nnew\n     1\tnew\n' > "$T/want"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
 @test "copies a large file through a pipe unchanged" {
     head -c 5000000 /dev/urandom > "$T/big"
     mmcat "$T/big" | cat > "$T/out"

@@ -84,12 +84,15 @@ static unsigned char *out_flush_at(struct out *o, unsigned char *pos)
     if (!o->file)
         abort();
     xwrite(o->file, o->buf, (size_t)(pos - o->buf));
+    /* Also here, not only in the caller's register: after a fault the
+     * buffer must not hold what was already written. */
+    o->pos = o->buf;
     return o->buf;
 }
 
 static void out_flush(struct out *o)
 {
-    o->pos = out_flush_at(o, o->pos);
+    out_flush_at(o, o->pos);
 }
 
 /* Returns where to write next, with at least OUT_SLACK bytes free. */
