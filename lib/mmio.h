@@ -21,6 +21,7 @@ extern "C" {
 #define MMIO_ENOTREG   (-2) /* a regular file was needed */
 #define MMIO_ETOOBIG   (-3) /* does not fit the address space or reservation */
 #define MMIO_EPIPE     (-4) /* writing to a pipe whose reader has gone */
+#define MMIO_EISDIR    (-5) /* reading a directory as a file */
 
 typedef struct mmio_error {
     const char *op;   /* what failed: "open", "map", "read", "write", ... */
@@ -39,6 +40,11 @@ const char *mmio_format_error(const mmio_error *err, char *buf, size_t size);
 /* Prepares the process: a file-size limit becomes an EFBIG error instead
  * of a killing SIGXFSZ; standard streams are binary.  Call once, first. */
 void mmio_init(void);
+
+/* Replaces *ARGC and *ARGV by the command line in UTF-8: on Windows from
+ * its UTF-16 form (the C runtime's argv is in the ANSI code page), as it
+ * is on POSIX.  Returns -1 when out of memory. */
+int mmio_args(int *argc, char ***argv, mmio_error *err);
 
 /* ---- Files ------------------------------------------------------------ */
 

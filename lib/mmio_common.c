@@ -27,6 +27,7 @@ const char *mmio_strerror(int code, char *buf, size_t size)
     case MMIO_ENOTREG: reason = "not a regular file"; break;
     case MMIO_ETOOBIG: reason = "too large for the address space"; break;
     case MMIO_EPIPE: reason = "Broken pipe"; break;
+    case MMIO_EISDIR: reason = "Is a directory"; break;
     }
     if (reason)
         snprintf(buf, size, "%s", reason);

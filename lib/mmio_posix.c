@@ -50,6 +50,12 @@ void mmio_init(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+int mmio_args(int *argc, char ***argv, mmio_error *err)
+{
+    (void)argc, (void)argv, (void)err; /* already UTF-8, or bytes as given */
+    return 0;
+}
+
 size_t mmio_page_size(void)
 {
     static size_t page;

@@ -12,11 +12,17 @@
 
 static const char *program = PACKAGE;
 
-void tool_start(const char *name, char **argv)
+void tool_start(const char *name, int *argc, char ***argv)
 {
+    mmio_error err;
+
     program = name;
-    argv[0] = (char *)name;
     mmio_init();
+    if (mmio_args(argc, argv, &err) < 0) {
+        tool_warn_error(&err);
+        exit(EXIT_TROUBLE);
+    }
+    (*argv)[0] = (char *)name;
 }
 
 const char *tool_name(void)

@@ -12,9 +12,9 @@
 #define EXIT_TROUBLE 1 /* an input, output or data error */
 #define EXIT_USAGE   2 /* a bad option, value or operand count */
 
-/* Names the program for messages (getopt's too, through ARGV[0]) and
- * prepares the process (mmio_init). */
-void tool_start(const char *name, char **argv);
+/* Names the program for messages (getopt's too, through ARGV[0]),
+ * prepares the process (mmio_init) and takes the arguments in UTF-8. */
+void tool_start(const char *name, int *argc, char ***argv);
 const char *tool_name(void);
 
 /* "PROG: MESSAGE" on standard error. */

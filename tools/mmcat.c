@@ -696,7 +696,7 @@ int main(int argc, char **argv)
     mmio_file *out;
     int status = 0;
 
-    tool_start("mmcat", argv);
+    tool_start("mmcat", &argc, &argv);
     parse_options(&cat.format, argc, argv);
     argc -= optind;
     argv += optind;
