@@ -66,6 +66,71 @@ void tool_usage_error(const char *format, ...)
     exit(EXIT_USAGE);
 }
 
+/* The long option that ARG ("--name" or "--name=value") names exactly,
+ * else the only one it abbreviates; NULL, with *MATCHES, otherwise. */
+static const struct option *find_long(const struct option *longopts,
+                                      const char *arg, int *matches)
+{
+    const char *name = arg + 2;
+    size_t len = strcspn(name, "=");
+    const struct option *found = NULL;
+
+    *matches = 0;
+    for (const struct option *o = longopts; o->name; o++) {
+        if (strncmp(o->name, name, len) != 0)
+            continue;
+        if (strlen(o->name) == len) {
+            *matches = 1;
+            return o;
+        }
+        found = o;
+        ++*matches;
+    }
+    return *matches == 1 ? found : NULL;
+}
+
+/* Reports what getopt_long refused in ARG, and ends the program. */
+static void bad_long_option(const struct option *longopts, const char *arg)
+{
+    int matches;
+    const struct option *o = find_long(longopts, arg, &matches);
+    size_t len = strcspn(arg, "=");
+
+    if (o && o->has_arg == no_argument && arg[len] == '=')
+        tool_usage_error("option '%.*s' doesn't allow an argument", (int)len, arg);
+    if (o)
+        tool_usage_error("option '%s' requires an argument", arg);
+    if (matches > 1) {
+        fprintf(stderr, "%s: option '%.*s' is ambiguous; possibilities:",
+                program, (int)len, arg);
+        for (const struct option *p = longopts; p->name; p++)
+            if (strncmp(p->name, arg + 2, len - 2) == 0)
+                fprintf(stderr, " '--%s'", p->name);
+        fputc('\n', stderr);
+        tool_usage_error(NULL);
+    }
+    tool_usage_error("unrecognized option '%s'", arg);
+}
+
+int tool_getopt(int argc, char **argv, const char *shortopts,
+                const struct option *longopts)
+{
+    const char *arg, *known;
+    int c;
+
+    opterr = 0;
+    c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    if (c != '?')
+        return c;
+    arg = argv[optind - 1];
+    if (optopt == 0 || (strncmp(arg, "--", 2) == 0 && arg[2] != '\0'))
+        bad_long_option(longopts, arg);
+    known = strchr(shortopts, optopt);
+    if (known && known[1] == ':')
+        tool_usage_error("option requires an argument -- '%c'", optopt);
+    tool_usage_error("invalid option -- '%c'", optopt);
+}
+
 void tool_version(void)
 {
     printf("%s (%s) %s\n", program, PACKAGE, PACKAGE_VERSION);

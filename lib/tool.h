@@ -4,6 +4,7 @@
 #ifndef TOOL_H
 #define TOOL_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "mmio.h"
@@ -28,6 +29,11 @@ void tool_warn_error(const mmio_error *err);
  * "Try 'PROG --help' for more information.", then exit 2. */
 void tool_usage_error(const char *format, ...)
     __attribute__((format(printf, 1, 2), noreturn));
+
+/* getopt_long, but its complaints are the tool's own, worded as glibc
+ * words them on every platform, and end the program with status 2. */
+int tool_getopt(int argc, char **argv, const char *shortopts,
+                const struct option *longopts);
 
 /* Prints "PROG (mmtools) VERSION" and exits 0. */
 void tool_version(void) __attribute__((noreturn));

@@ -20,6 +20,7 @@ load_test_libs
 : "${MMTOOLS_BIN:=$BATS_TEST_DIRNAME/../tools}"
 : "${MMTOOLS_RUNNER:=}"
 : "${MMTOOLS_EXEEXT:=}"
+export MMTOOLS_BIN MMTOOLS_RUNNER MMTOOLS_EXEEXT
 
 # The path of built program $1.
 tool_path() {
@@ -33,6 +34,11 @@ run_tool() {
     $MMTOOLS_RUNNER "$(tool_path "$name")" "$@"
 }
 
+# The command line that runs built program $1, for `bash -c` scripts.
+tool_command() {
+    printf '%s %q' "$MMTOOLS_RUNNER" "$(tool_path "$1")"
+}
+
 setup() {
     T=$BATS_TEST_TMPDIR
 }
@@ -42,6 +48,20 @@ assert_same_bytes() {
     if ! cmp -s "$1" "$2"; then
         cmp "$1" "$2" | head -n 3 >&2 || true
         fail "$1 and $2 differ"
+    fi
+}
+
+# Fails unless message $1 is "$2: $3".  The reason $3 is the POSIX one;
+# a Windows build words it its own way (FormatMessage), so there only
+# "$2: " and some reason are checked.
+assert_error() {
+    if [ -z "$MMTOOLS_RUNNER" ]; then
+        [ "$1" = "$2: $3" ] || fail "message '$1', expected '$2: $3'"
+    else
+        case $1 in
+            "$2: "?*) ;;
+            *) fail "message '$1', expected '$2: (a reason)'" ;;
+        esac
     fi
 }
 

@@ -89,7 +89,6 @@ same_as_cat() {
 }
 
 @test "standard input that is a file is read from its current position" {
-    require_posix "shell descriptor sharing"
     printf 'skip-rest\nmore\n' > "$T/f"
     { dd bs=1 count=5 of=/dev/null status=none; mmcat; } < "$T/f" > "$T/plain"
     { dd bs=1 count=5 of=/dev/null status=none; mmcat -n; } < "$T/f" > "$T/numbered"
@@ -303,7 +302,7 @@ same_as_cat() {
     run --separate-stderr mmcat "$T/a" "$T/missing" "$T/b"
     assert_failure 1
     assert_output "$(printf 'a\nb')"
-    [ "$stderr" = "mmcat: $T/missing: No such file or directory" ]
+    assert_error "$stderr" "mmcat: $T/missing" "No such file or directory"
 }
 
 @test "a directory is reported and the other files are still copied" {
@@ -330,7 +329,7 @@ same_as_cat() {
 
 @test "a file is not appended to itself" {
     printf 'content\n' > "$T/f"
-    run --separate-stderr bash -c '"$1" "$2" >> "$2"' _ "$(tool_path mmcat)" "$T/f"
+    run --separate-stderr bash -c "$(tool_command mmcat) \"\$1\" >> \"\$1\"" _ "$T/f"
     assert_failure 1
     [ "$stderr" = "mmcat: $T/f: input file is output file" ]
     [ "$(cat "$T/f")" = "content" ]
@@ -361,16 +360,17 @@ expect_write_error() {
 }
 
 @test "a reader that goes away ends mmcat without a message" {
-    require_posix "SIGPIPE"
     head -c 3000000 /dev/zero > "$T/z"
     for opts in -u -n; do
-        # SIGPIPE as most shells leave it: the signal ends mmcat quietly.
-        run --separate-stderr bash -c 'set -o pipefail; "$@" | head -c 1 > /dev/null' _ "$(tool_path mmcat)" "$opts" "$T/z"
-        [ "$status" -eq 141 ]
-        [ -z "$stderr" ]
-        # SIGPIPE ignored: EPIPE ends mmcat quietly with status 1.
-        run --separate-stderr bash -c 'trap "" PIPE; set -o pipefail; "$@" | head -c 1 > /dev/null' _ "$(tool_path mmcat)" "$opts" "$T/z"
+        # SIGPIPE ignored (and on Windows, which has none): EPIPE ends
+        # mmcat quietly with status 1.
+        run --separate-stderr bash -c "trap '' PIPE; set -o pipefail; $(tool_command mmcat) $opts \"\$1\" | head -c 1 > /dev/null" _ "$T/z"
         assert_failure 1
+        [ -z "$stderr" ]
+        [ -z "$MMTOOLS_RUNNER" ] || continue
+        # SIGPIPE as most shells leave it: the signal ends mmcat quietly.
+        run --separate-stderr bash -c "set -o pipefail; $(tool_command mmcat) $opts \"\$1\" | head -c 1 > /dev/null" _ "$T/z"
+        [ "$status" -eq 141 ]
         [ -z "$stderr" ]
     done
 }
@@ -390,7 +390,7 @@ expect_write_error() {
 }
 
 @test "a closed standard input is reported" {
-    run --separate-stderr bash -c '"$1" <&-' _ "$(tool_path mmcat)"
+    run --separate-stderr bash -c "$(tool_command mmcat) <&-"
     assert_failure 1
-    [ "$stderr" = "mmcat: -: Bad file descriptor" ]
+    assert_error "$stderr" "mmcat: -" "Bad file descriptor"
 }

@@ -668,8 +668,7 @@ static void parse_options(struct format *f, int argc, char **argv)
     int opt;
 
     f->plain = true;
-    while ((opt = getopt_long(argc, argv, "AbeEnstTuv", long_options, NULL))
-           != -1) {
+    while ((opt = tool_getopt(argc, argv, "AbeEnstTuv", long_options)) != -1) {
         f->plain = f->plain && opt == 'u';
         switch (opt) {
         case 'A': f->show_nonprinting = f->show_ends = f->show_tabs = true; break;
@@ -684,7 +683,6 @@ static void parse_options(struct format *f, int argc, char **argv)
         case 'v': f->show_nonprinting = true; break;
         case OPT_HELP: tool_help(usage_text);
         case OPT_VERSION: tool_version();
-        default: tool_usage_error(NULL);
         }
     }
 }

@@ -11,7 +11,13 @@
 #include "mmio.h"
 #include "unit.h"
 
-#ifndef _WIN32
+#ifdef _WIN32
+#include <direct.h>
+#include <process.h>
+#define getpid _getpid
+#define make_dir(path) _mkdir(path)
+#define remove_dir(path) _rmdir(path)
+#else
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -19,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #define POSIX_TESTS 1
+#define make_dir(path) mkdir(path, 0700)
+#define remove_dir(path) rmdir(path)
 #endif
 
 #define DIR_PREFIX "test_mmio.tmp."
@@ -26,16 +34,24 @@
 /* ---- helpers ------------------------------------------------------------- */
 
 static char scratch[64];
+static char used[64][128]; /* every path handed out, to clean up */
+static int nused;
 
 /* A path in the scratch directory. */
 static const char *path_of(const char *name)
 {
-    static char buf[8][256];
-    static int next;
-    char *p = buf[next++ % 8];
+    char *p = used[nused < 63 ? nused++ : 63];
 
-    snprintf(p, 256, "%s/%s", scratch, name);
+    snprintf(p, sizeof used[0], "%s/%s", scratch, name);
     return p;
+}
+
+static void remove_scratch(void)
+{
+    for (int i = 0; i < nused; i++)
+        remove(used[i]);
+    if (remove_dir(scratch) != 0)
+        printf("# could not remove %s\n", scratch);
 }
 
 static void write_file(const char *path, const void *data, size_t size)
@@ -639,12 +655,9 @@ static void threads_take_turns_through_sequences(void)
 
 int main(void)
 {
+    mmio_init(); /* binary standard output: TAP lines end in "\n" alone */
     snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
-#ifdef _WIN32
-    _mkdir(scratch);
-#else
-    mkdir(scratch, 0700);
-#endif
+    make_dir(scratch);
     RUN(error_names_operation_path_and_reason);
     RUN(library_codes_have_reasons);
     RUN(map_whole_file);
@@ -673,11 +686,6 @@ int main(void)
 #else
     unit_skip("POSIX-only tests", "pipes, FIFOs, signals and permissions are POSIX");
 #endif
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", scratch);
-        if (system(cmd) != 0)
-            printf("# could not remove %s\n", scratch);
-    }
+    remove_scratch();
     return unit_done();
 }

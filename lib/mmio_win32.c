@@ -1,0 +1,793 @@
+/* libmmio backend for Windows: CreateFileW, CreateFileMappingW,
+ * MapViewOfFile, FlushViewOfFile, UnmapViewOfFile, VirtualAlloc.  Sizes and
+ * offsets stay 64-bit and are split into DWORD halves only at the call. */
+#include <config.h>
+
+#include <fcntl.h>
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define WIN32_LEAN_AND_MEAN /* mmsystem.h has MMIO_READ too */
+#include <windows.h>
+#include <shellapi.h>
+
+#include "mmio_internal.h"
+
+struct mmio_file {
+    HANDLE h;
+    int is_std;          /* a standard stream: never closed here */
+    enum mmio_kind kind;
+    uint64_t volume;     /* identity, for mmio_same_file: 0 unknown */
+    unsigned char id[16];
+    char *path;
+    wchar_t *dest_path;  /* an atomic file's destination ... */
+    wchar_t *temp_path;  /* ... and its temporary, until committed */
+};
+
+#define HIGH(x) ((DWORD)((uint64_t)(x) >> 32))
+#define LOW(x) ((DWORD)((uint64_t)(x) & 0xffffffffu))
+
+/* ---- Errors, process and sizes ---------------------------------------- */
+
+void mmio_system_reason(int code, char *buf, size_t size)
+{
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM
+                             | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             (DWORD)code, 0, buf, (DWORD)size, NULL);
+
+    if (n == 0) {
+        snprintf(buf, size, "Windows error %d", code);
+        return;
+    }
+    /* Messages end in ".\r\n"; the tools add their own line end. */
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
+                     || buf[n - 1] == ' ' || buf[n - 1] == '.'))
+        buf[--n] = '\0';
+}
+
+static int fail_last(mmio_error *err, const char *op, const char *path)
+{
+    return mmio_fail(err, op, path, (int)GetLastError());
+}
+
+void mmio_init(void)
+{
+    /* Without binary mode the C runtime turns "\n" into "\r\n". */
+    _setmode(0, _O_BINARY);
+    _setmode(1, _O_BINARY);
+    _setmode(2, _O_BINARY);
+}
+
+static char *to_utf8(const wchar_t *w)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    char *s = n > 0 ? malloc((size_t)n) : NULL;
+
+    if (s)
+        WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+    return s;
+}
+
+static wchar_t *to_wide(const char *s)
+{
+    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+    wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+
+    if (w)
+        MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+    return w;
+}
+
+int mmio_args(int *argc, char ***argv, mmio_error *err)
+{
+    int n;
+    wchar_t **wide = CommandLineToArgvW(GetCommandLineW(), &n);
+    char **args = wide ? calloc((size_t)n + 1, sizeof *args) : NULL;
+
+    int ok = args != NULL;
+
+    for (int i = 0; ok && i < n; i++)
+        ok = (args[i] = to_utf8(wide[i])) != NULL;
+    LocalFree(wide);
+    if (!ok) {
+        for (int i = 0; args && i < n; i++)
+            free(args[i]);
+        free(args);
+        return mmio_fail(err, "arguments", NULL, ERROR_NOT_ENOUGH_MEMORY);
+    }
+    *argc = n;
+    *argv = args;
+    return 0;
+}
+
+static SYSTEM_INFO *system_info(void)
+{
+    static SYSTEM_INFO info;
+
+    if (!info.dwPageSize)
+        GetSystemInfo(&info);
+    return &info;
+}
+
+size_t mmio_page_size(void)
+{
+    return system_info()->dwPageSize;
+}
+
+size_t mmio_map_granularity(void)
+{
+    return system_info()->dwAllocationGranularity;
+}
+
+unsigned mmio_cpu_count(void)
+{
+    DWORD n = system_info()->dwNumberOfProcessors;
+
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* ---- Files ------------------------------------------------------------ */
+
+static enum mmio_kind kind_of(HANDLE h, const BY_HANDLE_FILE_INFORMATION *info)
+{
+    DWORD mode;
+
+    switch (GetFileType(h)) {
+    case FILE_TYPE_DISK:
+        return info && (info->dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+               ? MMIO_KIND_DIRECTORY : MMIO_KIND_REGULAR;
+    case FILE_TYPE_CHAR:
+        return GetConsoleMode(h, &mode) ? MMIO_KIND_TERMINAL : MMIO_KIND_DEVICE;
+    case FILE_TYPE_PIPE:
+        return MMIO_KIND_PIPE;
+    default:
+        return MMIO_KIND_OTHER;
+    }
+}
+
+/* The identity of the file behind H: FileIdInfo (Windows 8) where there
+ * is one, else the volume serial and index of GetFileInformationByHandle.
+ * Wine gives inherited handles an id but volume 0, taken as unknown. */
+static void identify(mmio_file *f, const BY_HANDLE_FILE_INFORMATION *info)
+{
+    FILE_ID_INFO id;
+
+    if (GetFileInformationByHandleEx(f->h, FileIdInfo, &id, sizeof id)) {
+        f->volume = id.VolumeSerialNumber;
+        memcpy(f->id, id.FileId.Identifier, sizeof f->id);
+    } else if (info) {
+        f->volume = info->dwVolumeSerialNumber;
+        memcpy(f->id, &info->nFileIndexLow, sizeof info->nFileIndexLow);
+        memcpy(f->id + 4, &info->nFileIndexHigh, sizeof info->nFileIndexHigh);
+    }
+}
+
+/* Wraps an open handle; takes ownership of H unless IS_STD. */
+static mmio_file *wrap_handle(HANDLE h, const char *path, int is_std,
+                              mmio_error *err)
+{
+    BY_HANDLE_FILE_INFORMATION info;
+    int disk = GetFileType(h) == FILE_TYPE_DISK;
+    int known = disk && GetFileInformationByHandle(h, &info);
+    mmio_file *f = calloc(1, sizeof *f);
+
+    if (f)
+        f->path = strdup(path);
+    if (!f || !f->path) {
+        free(f);
+        if (!is_std)
+            CloseHandle(h);
+        mmio_fail(err, "open", path, ERROR_NOT_ENOUGH_MEMORY);
+        return NULL;
+    }
+    f->h = h;
+    f->is_std = is_std;
+    f->kind = kind_of(h, known ? &info : NULL);
+    if (disk)
+        identify(f, known ? &info : NULL);
+    return f;
+}
+
+/* CreateFileW on a UTF-8 path, sharing with readers, writers and renames. */
+static HANDLE open_wide(const wchar_t *wpath, DWORD access, DWORD disposition)
+{
+    return CreateFileW(wpath, access,
+                       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                       NULL, disposition,
+                       FILE_ATTRIBUTE_NORMAL | FILE_FLAG_BACKUP_SEMANTICS, NULL);
+}
+
+mmio_file *mmio_open(const char *path, int flags, mmio_error *err)
+{
+    DWORD access = GENERIC_READ | ((flags & MMIO_WRITE) ? GENERIC_WRITE : 0);
+    wchar_t *wpath = to_wide(path);
+    HANDLE h;
+    mmio_file *f;
+
+    if (!wpath) {
+        mmio_fail(err, "open", path, ERROR_NO_UNICODE_TRANSLATION);
+        return NULL;
+    }
+    h = open_wide(wpath, access, OPEN_EXISTING);
+    free(wpath);
+    if (h == INVALID_HANDLE_VALUE) {
+        fail_last(err, "open", path);
+        return NULL;
+    }
+    f = wrap_handle(h, path, 0, err);
+    if (f && (flags & MMIO_REGULAR_ONLY) && f->kind != MMIO_KIND_REGULAR) {
+        mmio_close(f, NULL);
+        mmio_fail(err, "open", path, MMIO_ENOTREG);
+        return NULL;
+    }
+    return f;
+}
+
+static mmio_file *wrap_std(DWORD which, const char *name, mmio_error *err)
+{
+    HANDLE h = GetStdHandle(which);
+
+    if (h == NULL || h == INVALID_HANDLE_VALUE) {
+        mmio_fail(err, "open", name, ERROR_INVALID_HANDLE);
+        return NULL;
+    }
+    return wrap_handle(h, name, 1, err);
+}
+
+mmio_file *mmio_stdin(mmio_error *err)
+{
+    return wrap_std(STD_INPUT_HANDLE, "-", err);
+}
+
+mmio_file *mmio_stdout(mmio_error *err)
+{
+    return wrap_std(STD_OUTPUT_HANDLE, "standard output", err);
+}
+
+const char *mmio_path(const mmio_file *f)
+{
+    return f->path;
+}
+
+enum mmio_kind mmio_kind(const mmio_file *f)
+{
+    return f->kind;
+}
+
+int mmio_size(mmio_file *f, uint64_t *size, mmio_error *err)
+{
+    LARGE_INTEGER n;
+
+    *size = 0;
+    if (f->kind != MMIO_KIND_REGULAR)
+        return 0;
+    if (!GetFileSizeEx(f->h, &n))
+        return fail_last(err, "stat", f->path);
+    *size = (uint64_t)n.QuadPart;
+    return 0;
+}
+
+uint64_t mmio_tell(mmio_file *f)
+{
+    LARGE_INTEGER zero = { 0 }, pos;
+
+    if (f->kind != MMIO_KIND_REGULAR
+        || !SetFilePointerEx(f->h, zero, &pos, FILE_CURRENT))
+        return 0;
+    return (uint64_t)pos.QuadPart;
+}
+
+void mmio_seek(mmio_file *f, uint64_t offset)
+{
+    LARGE_INTEGER to;
+
+    to.QuadPart = (LONGLONG)offset;
+    if (f->kind == MMIO_KIND_REGULAR)
+        SetFilePointerEx(f->h, to, NULL, FILE_BEGIN);
+}
+
+int mmio_same_file(const mmio_file *a, const mmio_file *b)
+{
+    static const unsigned char none[16];
+
+    return a->kind == MMIO_KIND_REGULAR && b->kind == MMIO_KIND_REGULAR
+           && memcmp(a->id, none, sizeof none) != 0
+           && memcmp(a->id, b->id, sizeof a->id) == 0
+           && (a->volume == b->volume || !a->volume || !b->volume);
+}
+
+int mmio_read(mmio_file *f, void *buf, size_t size, size_t *got,
+              mmio_error *err)
+{
+    DWORD n = 0;
+
+    *got = 0;
+    if (f->kind == MMIO_KIND_DIRECTORY)
+        return mmio_fail(err, "read", f->path, MMIO_EISDIR);
+    if (size > 0x40000000)
+        size = 0x40000000;
+    if (!ReadFile(f->h, buf, (DWORD)size, &n, NULL)) {
+        DWORD e = GetLastError();
+        /* A pipe whose writer has gone has simply ended. */
+        if (e == ERROR_BROKEN_PIPE || e == ERROR_HANDLE_EOF)
+            return 0;
+        return mmio_fail(err, "read", f->path, (int)e);
+    }
+    *got = n;
+    return 0;
+}
+
+int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
+{
+    const char *p = buf;
+
+    while (size > 0) {
+        DWORD n = 0, part = size > 0x40000000 ? 0x40000000 : (DWORD)size;
+        if (!WriteFile(f->h, p, part, &n, NULL)) {
+            DWORD e = GetLastError();
+            /* The reader has gone: Windows and Wine say it three ways. */
+            if (e == ERROR_NO_DATA || e == ERROR_BROKEN_PIPE
+                || e == ERROR_PIPE_NOT_CONNECTED)
+                return mmio_fail(err, "write", f->path, MMIO_EPIPE);
+            return mmio_fail(err, "write", f->path, (int)e);
+        }
+        p += n;
+        size -= n;
+    }
+    return 0;
+}
+
+int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
+{
+    return mmio_copy_plain(in, out, err);
+}
+
+/* ---- Atomic output files ---------------------------------------------- */
+
+/* Temporaries that Ctrl-C, Ctrl-Break or closing the console must remove.
+ * The handler runs on a thread of its own, so a lock guards the list. */
+#define MAX_TEMPS 16
+static wchar_t *temp_registry[MAX_TEMPS];
+static CRITICAL_SECTION temp_lock;
+static INIT_ONCE temp_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL WINAPI remove_temps(DWORD event)
+{
+    (void)event;
+    EnterCriticalSection(&temp_lock);
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temp_registry[i])
+            DeleteFileW(temp_registry[i]); /* deleted once its handle closes */
+    LeaveCriticalSection(&temp_lock);
+    return FALSE; /* and let the default handler end the process */
+}
+
+static BOOL CALLBACK setup_temps(INIT_ONCE *once, void *param, void **context)
+{
+    (void)once, (void)param, (void)context;
+    InitializeCriticalSection(&temp_lock);
+    SetConsoleCtrlHandler(remove_temps, TRUE);
+    return TRUE;
+}
+
+/* Adds PATH to the registry (or removes it, with ADD 0). */
+static int register_temp(wchar_t *path, int add)
+{
+    int found = -1;
+
+    InitOnceExecuteOnce(&temp_once, setup_temps, NULL, NULL);
+    EnterCriticalSection(&temp_lock);
+    for (int i = 0; i < MAX_TEMPS && found < 0; i++) {
+        if (temp_registry[i] == (add ? NULL : path)) {
+            temp_registry[i] = add ? path : NULL;
+            found = i;
+        }
+    }
+    LeaveCriticalSection(&temp_lock);
+    return found;
+}
+
+/* Creates "DIR\.mmtools.XXXXXX" beside DEST; returns its handle. */
+static HANDLE create_temp_beside(const wchar_t *dest, wchar_t **temp)
+{
+    const wchar_t *slash = wcsrchr(dest, L'\\'), *other = wcsrchr(dest, L'/');
+    size_t dirlen = 0;
+    static LONG counter;
+
+    if (other > slash)
+        slash = other;
+    if (slash)
+        dirlen = (size_t)(slash - dest) + 1;
+    *temp = malloc((dirlen + 32) * sizeof **temp);
+    if (!*temp) {
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        return INVALID_HANDLE_VALUE;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned tag = (unsigned)(GetTickCount() ^ (GetCurrentProcessId() << 12)
+                                  ^ (unsigned)InterlockedIncrement(&counter) * 2654435761u);
+        HANDLE h;
+        memcpy(*temp, dest, dirlen * sizeof **temp);
+        swprintf(*temp + dirlen, 32, L".mmtools.%06x", tag & 0xffffff);
+        h = CreateFileW(*temp, GENERIC_READ | GENERIC_WRITE,
+                        FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                        NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_FILE_EXISTS)
+            return h;
+    }
+    return INVALID_HANDLE_VALUE;
+}
+
+static mmio_file *create_temp(const char *path, wchar_t *wdest,
+                              mmio_error *err)
+{
+    wchar_t *temp = NULL;
+    HANDLE h = create_temp_beside(wdest, &temp);
+    mmio_file *f;
+
+    if (h == INVALID_HANDLE_VALUE || register_temp(temp, 1) < 0) {
+        mmio_fail(err, "create", path, h == INVALID_HANDLE_VALUE
+                  ? (int)GetLastError() : ERROR_TOO_MANY_OPEN_FILES);
+        if (h != INVALID_HANDLE_VALUE) {
+            CloseHandle(h);
+            DeleteFileW(temp);
+        }
+        free(temp);
+        free(wdest);
+        return NULL;
+    }
+    f = wrap_handle(h, path, 0, err);
+    if (!f) {
+        DeleteFileW(temp);
+        register_temp(temp, 0);
+        free(temp);
+        free(wdest);
+        return NULL;
+    }
+    f->temp_path = temp;
+    f->dest_path = wdest;
+    return f;
+}
+
+mmio_file *mmio_create(const char *path, int flags, mmio_error *err)
+{
+    wchar_t *wpath = to_wide(path);
+    HANDLE h;
+
+    if (!wpath) {
+        mmio_fail(err, "create", path, ERROR_NO_UNICODE_TRANSLATION);
+        return NULL;
+    }
+    /* A destination that is a device or a pipe (NUL, CON) is written as
+     * it is, never replaced. */
+    h = open_wide(wpath, GENERIC_WRITE, OPEN_EXISTING);
+    if (h != INVALID_HANDLE_VALUE && GetFileType(h) != FILE_TYPE_DISK) {
+        free(wpath);
+        return wrap_handle(h, path, 0, err);
+    }
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    if (flags & MMIO_ATOMIC)
+        return create_temp(path, wpath, err);
+    h = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    free(wpath);
+    if (h == INVALID_HANDLE_VALUE) {
+        fail_last(err, "create", path);
+        return NULL;
+    }
+    return wrap_handle(h, path, 0, err);
+}
+
+int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err)
+{
+    LARGE_INTEGER zero = { 0 }, here, to;
+
+    if (size > INT64_MAX)
+        return mmio_fail(err, "resize", f->path, ERROR_FILE_TOO_LARGE);
+    to.QuadPart = (LONGLONG)size;
+    /* SetEndOfFile allocates the clusters: a full disk fails here. */
+    if (!SetFilePointerEx(f->h, zero, &here, FILE_CURRENT)
+        || !SetFilePointerEx(f->h, to, NULL, FILE_BEGIN)
+        || !SetEndOfFile(f->h))
+        return fail_last(err, "resize", f->path);
+    SetFilePointerEx(f->h, here, NULL, FILE_BEGIN);
+    return 0;
+}
+
+int mmio_commit(mmio_file *f, mmio_error *err)
+{
+    if (f->kind == MMIO_KIND_REGULAR && !FlushFileBuffers(f->h))
+        return fail_last(err, "write", f->path);
+    if (!f->temp_path)
+        return 0;
+    /* The temporary was opened with FILE_SHARE_DELETE, so it can be renamed
+     * while open; the caller has unmapped its views. */
+    if (!MoveFileExW(f->temp_path, f->dest_path, MOVEFILE_REPLACE_EXISTING))
+        return fail_last(err, "rename", f->path);
+    register_temp(f->temp_path, 0);
+    free(f->temp_path);
+    f->temp_path = NULL;
+    return 0;
+}
+
+int mmio_close(mmio_file *f, mmio_error *err)
+{
+    int status = 0;
+
+    if (!f)
+        return 0;
+    if (!f->is_std && !CloseHandle(f->h))
+        status = fail_last(err, "close", NULL);
+    if (f->temp_path) {
+        DeleteFileW(f->temp_path);
+        register_temp(f->temp_path, 0);
+        free(f->temp_path);
+    }
+    free(f->dest_path);
+    free(f->path);
+    free(f);
+    return status;
+}
+
+/* ---- Mappings ------------------------------------------------------------ */
+
+int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
+             enum mmio_map_mode mode, mmio_view *v, mmio_error *err)
+{
+    static unsigned char empty[1];
+    static const DWORD protect[] = { PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY };
+    static const DWORD access[] = { FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY };
+    uint64_t aligned, delta;
+    HANDLE mapping;
+    void *base;
+
+    memset(v, 0, sizeof *v);
+    v->file = f;
+    v->mode = mode;
+    if (length == MMIO_TO_END) {
+        uint64_t size;
+        if (mmio_size(f, &size, err) < 0)
+            return -1;
+        length = size > offset ? size - offset : 0;
+    }
+    if (length == 0) { /* CreateFileMapping refuses an empty file */
+        v->data = empty;
+        return 0;
+    }
+    aligned = offset - offset % mmio_map_granularity();
+    delta = offset - aligned;
+    if (length > (uint64_t)SIZE_MAX - delta)
+        return mmio_fail(err, "map", f->path, MMIO_ETOOBIG);
+    /* NULL, not INVALID_HANDLE_VALUE, is CreateFileMapping's failure. */
+    mapping = CreateFileMappingW(f->h, NULL, protect[mode], 0, 0, NULL);
+    if (!mapping)
+        return fail_last(err, "map", f->path);
+    base = MapViewOfFile(mapping, access[mode], HIGH(aligned), LOW(aligned),
+                         (SIZE_T)(length + delta));
+    /* The view keeps the mapping object alive. */
+    CloseHandle(mapping);
+    if (!base)
+        return mmio_fail(err, "map", f->path,
+                         GetLastError() == ERROR_NOT_ENOUGH_MEMORY
+                         ? MMIO_ETOOBIG : (int)GetLastError());
+    v->base = base;
+    v->base_size = (size_t)(length + delta);
+    v->data = (unsigned char *)base + delta;
+    v->size = (size_t)length;
+    return 0;
+}
+
+int mmio_unmap(mmio_view *v, mmio_error *err)
+{
+    const char *path = v->file ? v->file->path : NULL;
+    int status = 0;
+
+    if (v->base && v->owned_memory) {
+        if (!VirtualFree(v->base, 0, MEM_RELEASE))
+            status = fail_last(err, "unmap", path);
+    } else if (v->base && !UnmapViewOfFile(v->base)) {
+        status = fail_last(err, "unmap", path);
+    }
+    memset(v, 0, sizeof *v);
+    return status;
+}
+
+int mmio_flush(mmio_view *v, size_t offset, size_t length, int how,
+               mmio_error *err)
+{
+    const char *path = v->file ? v->file->path : NULL;
+
+    if (v->owned_memory || !v->base)
+        return 0;
+    if (offset > v->size || length > v->size - offset)
+        return mmio_fail(err, "flush", path, ERROR_INVALID_PARAMETER);
+    if (length > 0 && !FlushViewOfFile(v->data + offset, length))
+        return fail_last(err, "flush", path);
+    if (how == MMIO_SYNC && v->mode == MMIO_MAP_SHARED
+        && !FlushFileBuffers(v->file->h))
+        return fail_last(err, "flush", path);
+    return 0;
+}
+
+void mmio_advise(mmio_view *v, enum mmio_hint hint)
+{
+    /* Windows has no madvise; PrefetchVirtualMemory (Windows 8) would be
+     * the one for MMIO_WILLNEED, and is not worth a version check. */
+    (void)v, (void)hint;
+}
+
+/* ---- Fault guard --------------------------------------------------------- */
+
+/* A vectored handler cannot longjmp itself (mingw has no __try/__except):
+ * it sends the faulting thread to guard_landing, which does. */
+static _Thread_local void *guard_target[5]; /* __builtin_setjmp's buffer */
+static _Thread_local int guard_active;
+
+static void guard_landing(void)
+{
+    __builtin_longjmp(guard_target, 1);
+}
+
+static LONG CALLBACK on_exception(EXCEPTION_POINTERS *info)
+{
+    if (info->ExceptionRecord->ExceptionCode != EXCEPTION_IN_PAGE_ERROR
+        || !guard_active)
+        return EXCEPTION_CONTINUE_SEARCH;
+#ifdef _WIN64
+    info->ContextRecord->Rip = (DWORD64)(uintptr_t)guard_landing;
+    info->ContextRecord->Rsp = (info->ContextRecord->Rsp & ~(DWORD64)15) - 8;
+#else
+    info->ContextRecord->Eip = (DWORD)(uintptr_t)guard_landing;
+    info->ContextRecord->Esp = (info->ContextRecord->Esp & ~(DWORD)15) - 4;
+#endif
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
+{
+    static volatile LONG installed;
+    void *outer[5];
+    int outer_active = guard_active, result;
+
+    if (InterlockedExchange(&installed, 1) == 0)
+        AddVectoredExceptionHandler(1, on_exception);
+    memcpy(outer, guard_target, sizeof outer);
+    if (__builtin_setjmp(guard_target)) {
+        memcpy(guard_target, outer, sizeof outer);
+        guard_active = outer_active;
+        return mmio_fail(err, "read", NULL, MMIO_ESHRUNK);
+    }
+    guard_active = 1;
+    result = fn(ctx);
+    memcpy(guard_target, outer, sizeof outer);
+    guard_active = outer_active;
+    return result;
+}
+
+/* ---- Reserved address space --------------------------------------------- */
+
+int mmio_reserve(mmio_arena *a, size_t size, mmio_error *err)
+{
+    void *base;
+
+    memset(a, 0, sizeof *a);
+    size = (size + mmio_page_size() - 1) / mmio_page_size() * mmio_page_size();
+    base = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
+    if (!base)
+        return mmio_fail(err, "reserve", NULL, MMIO_ETOOBIG);
+    a->base = base;
+    a->reserved = size;
+    return 0;
+}
+
+int mmio_commit_memory(mmio_arena *a, size_t size, mmio_error *err)
+{
+    size_t target;
+
+    if (size <= a->committed)
+        return 0;
+    if (size > a->reserved)
+        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
+    /* Grow by steps, so a byte-by-byte caller does not call in often. */
+    target = (size + MMIO_ARENA_STEP - 1) / MMIO_ARENA_STEP * MMIO_ARENA_STEP;
+    if (target > a->reserved)
+        target = a->reserved;
+    if (!VirtualAlloc(a->base + a->committed, target - a->committed,
+                      MEM_COMMIT, PAGE_READWRITE))
+        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
+    a->committed = target;
+    return 0;
+}
+
+void mmio_release(mmio_arena *a)
+{
+    if (a->base)
+        VirtualFree(a->base, 0, MEM_RELEASE);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---- Threads ---------------------------------------------------------- */
+
+struct mmio_thread {
+    HANDLE h;
+    void (*fn)(void *);
+    void *arg;
+};
+
+static DWORD WINAPI thread_main(void *arg)
+{
+    mmio_thread *t = arg;
+
+    t->fn(t->arg);
+    return 0;
+}
+
+mmio_thread *mmio_thread_start(void (*fn)(void *arg), void *arg,
+                               mmio_error *err)
+{
+    mmio_thread *t = malloc(sizeof *t);
+
+    if (!t) {
+        mmio_fail(err, "thread", NULL, ERROR_NOT_ENOUGH_MEMORY);
+        return NULL;
+    }
+    t->fn = fn;
+    t->arg = arg;
+    t->h = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+    if (!t->h) {
+        fail_last(err, "thread", NULL);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void mmio_thread_join(mmio_thread *t)
+{
+    WaitForSingleObject(t->h, INFINITE);
+    CloseHandle(t->h);
+    free(t);
+}
+
+struct mmio_sequence {
+    SRWLOCK lock;
+    CONDITION_VARIABLE moved;
+    uint64_t value;
+};
+
+mmio_sequence *mmio_sequence_new(mmio_error *err)
+{
+    mmio_sequence *s = calloc(1, sizeof *s);
+
+    if (!s) {
+        mmio_fail(err, "thread", NULL, ERROR_NOT_ENOUGH_MEMORY);
+        return NULL;
+    }
+    InitializeSRWLock(&s->lock);
+    InitializeConditionVariable(&s->moved);
+    return s;
+}
+
+void mmio_sequence_free(mmio_sequence *s)
+{
+    free(s); /* SRW locks and condition variables need no cleanup */
+}
+
+void mmio_sequence_advance(mmio_sequence *s)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    s->value++;
+    ReleaseSRWLockExclusive(&s->lock);
+    WakeAllConditionVariable(&s->moved);
+}
+
+void mmio_sequence_wait(mmio_sequence *s, uint64_t value)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    while (s->value < value)
+        SleepConditionVariableSRW(&s->moved, &s->lock, INFINITE, 0);
+    ReleaseSRWLockExclusive(&s->lock);
+}
