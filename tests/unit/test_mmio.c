@@ -608,6 +608,34 @@ static void arena_grows_in_place(void)
     CHECK(a.base == NULL);
 }
 
+#ifdef _WIN32
+#include <windows.h>
+
+/* What Windows raises when a mapped page cannot be read in. */
+static int raise_in_page_error(void *arg)
+{
+    (void)arg;
+    RaiseException(EXCEPTION_IN_PAGE_ERROR, 0, 0, NULL);
+    return 7;
+}
+
+static int return_seven(void *arg)
+{
+    (void)arg;
+    return 7;
+}
+
+static void guard_turns_in_page_error_into_error(void)
+{
+    mmio_error err = { 0 };
+
+    CHECK(mmio_guard(return_seven, NULL, &err) == 7);
+    CHECK(mmio_guard(raise_in_page_error, NULL, &err) == -1);
+    CHECK(err.code == MMIO_ESHRUNK);
+    CHECK(mmio_guard(return_seven, NULL, &err) == 7); /* and again after */
+}
+#endif
+
 /* ---- threads ------------------------------------------------------------ */
 
 struct relay {
@@ -684,6 +712,7 @@ int main(void)
     RUN(load_reads_pipe_into_memory);
     RUN(walk_reads_pipe);
 #else
+    RUN(guard_turns_in_page_error_into_error);
     unit_skip("POSIX-only tests", "pipes, FIFOs, signals and permissions are POSIX");
 #endif
     remove_scratch();

@@ -1,0 +1,39 @@
+#!/usr/bin/env bats
+# Files larger than 4 GiB, and than a 32-bit address space: run by
+# `make check-large`.  The file is sparse, so this costs no disk.
+#
+# Every tool that reads files gets the same check by adding a line to
+# LARGE_CASES: the command (a tool and its options; the file is added
+# last) and what its output must end with.
+
+bats_require_minimum_version 1.5.0
+load common
+
+LARGE_CASES=(
+    "mmcat|END"
+    "mmcat -n|END"
+    "mmcat -A|^@END"
+)
+
+setup_file() {
+    export BIG="$BATS_FILE_TMPDIR/big"
+    truncate -s 5G "$BIG"
+    printf END >> "$BIG"
+}
+
+@test "libmmio maps and walks windows past 4 GiB" {
+    run $MMTOOLS_RUNNER "$MMTOOLS_UNIT/test_large$MMTOOLS_EXEEXT" "$BIG"
+    assert_success
+    refute_output --partial "not ok"
+}
+
+@test "every tool reads a file over 4 GiB to its end" {
+    local case tool opts want
+    for case in "${LARGE_CASES[@]}"; do
+        read -r tool opts <<< "${case%%|*}"
+        want=${case#*|}
+        run bash -c "$(tool_command "$tool") $opts \"\$1\" | tail -c ${#want}" _ "$BIG"
+        [ "$status" -eq 0 ] || fail "$tool $opts: status $status"
+        [ "$output" = "$want" ] || fail "$tool $opts: ends with '$output', not '$want'"
+    done
+}
