@@ -56,6 +56,14 @@ same_as_cat() {
     assert_output "$(printf 'a\nmiddle\na')"
 }
 
+@test "reads files whose names are not ASCII" {
+    printf 'utf\n' > "$T/café ü.txt"
+    run --separate-stderr mmcat -n "$T/café ü.txt" "$T/nové ü"
+    assert_failure 1
+    assert_output "     1	utf"
+    assert_error "$stderr" "mmcat: $T/nové ü" "No such file or directory"
+}
+
 @test "an empty file gives no output" {
     : > "$T/empty"
     run mmcat "$T/empty" "$T/empty"
