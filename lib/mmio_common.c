@@ -221,3 +221,43 @@ int mmio_copy_plain(mmio_file *in, mmio_file *out, mmio_error *err)
     mmio_walk_finish(&walk);
     return status;
 }
+
+/* ---- Reserved address space --------------------------------------------- */
+
+int mmio_reserve(mmio_arena *a, size_t size, mmio_error *err)
+{
+    size_t page = mmio_page_size();
+
+    memset(a, 0, sizeof *a);
+    size = (size + page - 1) / page * page;
+    a->base = mmio_os_reserve(size);
+    if (!a->base)
+        return mmio_fail(err, "reserve", NULL, MMIO_ETOOBIG);
+    a->reserved = size;
+    return 0;
+}
+
+int mmio_commit_memory(mmio_arena *a, size_t size, mmio_error *err)
+{
+    size_t target;
+
+    if (size <= a->committed)
+        return 0;
+    if (size > a->reserved)
+        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
+    /* Grow by steps, so a byte-by-byte caller does not call the system often. */
+    target = (size + MMIO_ARENA_STEP - 1) / MMIO_ARENA_STEP * MMIO_ARENA_STEP;
+    if (target > a->reserved)
+        target = a->reserved;
+    if (mmio_os_commit(a->base + a->committed, target - a->committed) < 0)
+        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
+    a->committed = target;
+    return 0;
+}
+
+void mmio_release(mmio_arena *a)
+{
+    if (a->base)
+        mmio_os_release(a->base, a->reserved);
+    memset(a, 0, sizeof *a);
+}

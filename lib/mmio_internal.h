@@ -17,6 +17,13 @@ int mmio_copy_plain(mmio_file *in, mmio_file *out, mmio_error *err);
 /* Moves the file position of F to OFFSET (ignored where F has none). */
 void mmio_seek(mmio_file *f, uint64_t offset);
 
+/* The backend's half of an arena: reserve SIZE bytes (a page multiple)
+ * of address space, NULL when it cannot; make [START, START+SIZE) usable,
+ * -1 when it cannot; give the reservation back. */
+void *mmio_os_reserve(size_t size);
+int mmio_os_commit(void *start, size_t size);
+void mmio_os_release(void *base, size_t size);
+
 /* Read buffer size for streams, and the step an arena grows by. */
 #define MMIO_STREAM_BUFFER ((size_t)128 * 1024)
 #define MMIO_ARENA_STEP ((size_t)1 << 20)

@@ -608,46 +608,22 @@ int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
 
 /* ---- Reserved address space --------------------------------------------- */
 
-int mmio_reserve(mmio_arena *a, size_t size, mmio_error *err)
+void *mmio_os_reserve(size_t size)
 {
-    size_t page = mmio_page_size();
-    void *base;
+    void *base = mmap(NULL, size, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-    memset(a, 0, sizeof *a);
-    size = (size + page - 1) / page * page;
-    base = mmap(NULL, size, PROT_NONE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED)
-        return mmio_fail(err, "reserve", NULL, MMIO_ETOOBIG);
-    a->base = base;
-    a->reserved = size;
-    return 0;
+    return base == MAP_FAILED ? NULL : base;
 }
 
-int mmio_commit_memory(mmio_arena *a, size_t size, mmio_error *err)
+int mmio_os_commit(void *start, size_t size)
 {
-    size_t target;
-
-    if (size <= a->committed)
-        return 0;
-    if (size > a->reserved)
-        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
-    /* Grow by steps, so a byte-by-byte caller does not call mprotect often. */
-    target = (size + MMIO_ARENA_STEP - 1) / MMIO_ARENA_STEP * MMIO_ARENA_STEP;
-    if (target > a->reserved)
-        target = a->reserved;
-    if (mprotect(a->base + a->committed, target - a->committed,
-                 PROT_READ | PROT_WRITE) < 0)
-        return mmio_fail(err, "commit", NULL, errno == ENOMEM ? MMIO_ETOOBIG : errno);
-    a->committed = target;
-    return 0;
+    return mprotect(start, size, PROT_READ | PROT_WRITE);
 }
 
-void mmio_release(mmio_arena *a)
+void mmio_os_release(void *base, size_t size)
 {
-    if (a->base)
-        munmap(a->base, a->reserved);
-    memset(a, 0, sizeof *a);
+    munmap(base, size);
 }
 
 /* ---- Threads ---------------------------------------------------------- */

@@ -586,8 +586,7 @@ int mmio_unmap(mmio_view *v, mmio_error *err)
     int status = 0;
 
     if (v->base && v->owned_memory) {
-        if (!VirtualFree(v->base, 0, MEM_RELEASE))
-            status = fail_last(err, "unmap", path);
+        mmio_os_release(v->base, v->base_size);
     } else if (v->base && !UnmapViewOfFile(v->base)) {
         status = fail_last(err, "unmap", path);
     }
@@ -669,44 +668,20 @@ int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
 
 /* ---- Reserved address space --------------------------------------------- */
 
-int mmio_reserve(mmio_arena *a, size_t size, mmio_error *err)
+void *mmio_os_reserve(size_t size)
 {
-    void *base;
-
-    memset(a, 0, sizeof *a);
-    size = (size + mmio_page_size() - 1) / mmio_page_size() * mmio_page_size();
-    base = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
-    if (!base)
-        return mmio_fail(err, "reserve", NULL, MMIO_ETOOBIG);
-    a->base = base;
-    a->reserved = size;
-    return 0;
+    return VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
 }
 
-int mmio_commit_memory(mmio_arena *a, size_t size, mmio_error *err)
+int mmio_os_commit(void *start, size_t size)
 {
-    size_t target;
-
-    if (size <= a->committed)
-        return 0;
-    if (size > a->reserved)
-        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
-    /* Grow by steps, so a byte-by-byte caller does not call in often. */
-    target = (size + MMIO_ARENA_STEP - 1) / MMIO_ARENA_STEP * MMIO_ARENA_STEP;
-    if (target > a->reserved)
-        target = a->reserved;
-    if (!VirtualAlloc(a->base + a->committed, target - a->committed,
-                      MEM_COMMIT, PAGE_READWRITE))
-        return mmio_fail(err, "commit", NULL, MMIO_ETOOBIG);
-    a->committed = target;
-    return 0;
+    return VirtualAlloc(start, size, MEM_COMMIT, PAGE_READWRITE) ? 0 : -1;
 }
 
-void mmio_release(mmio_arena *a)
+void mmio_os_release(void *base, size_t size)
 {
-    if (a->base)
-        VirtualFree(a->base, 0, MEM_RELEASE);
-    memset(a, 0, sizeof *a);
+    (void)size; /* MEM_RELEASE frees the whole reservation */
+    VirtualFree(base, 0, MEM_RELEASE);
 }
 
 /* ---- Threads ---------------------------------------------------------- */
