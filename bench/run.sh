@@ -52,9 +52,10 @@ median() { # the median of the Nth command in hyperfine's JSON
 
 echo "$cases" | while IFS='|' read -r name opts sink; do
     json=$work/case.json
-    # The old output is removed before each run, outside the timing.
+    # Before each run, outside the timing: the old output goes and dirty
+    # pages are written back, so no run pays for the one before.
     hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
-        --prepare "rm -f $work/out" \
+        --prepare "rm -f $work/out; sync" \
         --command-name "cat $name" "cat $opts $data $sink" \
         --command-name "mmcat $name" "$mmcat $opts $data $sink" > /dev/null
     peer=$(median "$json" 1)
