@@ -200,6 +200,7 @@ struct format {
     bool show_tabs;        /* -T */
     bool show_nonprinting; /* -v */
     bool crlf_rule;        /* -E without -v: the CR of a CRLF shows as ^M */
+    bool bytewise;         /* nothing depends on where lines start */
     struct bytescan stops; /* the bytes that are not copied as they are */
     struct bytescan newline;
     struct notation notation[256];
@@ -241,6 +242,12 @@ static void build_format(struct format *f)
     if (f->number_nonblank)
         f->number_all = false;
     f->crlf_rule = f->show_ends && !f->show_nonprinting;
+    f->bytewise = !f->number_all && !f->number_nonblank && !f->squeeze_blank
+                  && !f->crlf_rule;
+    /* For format_bytewise, which looks the line feed up like any byte. */
+    memcpy(f->notation['\n'].text, "$\n", 2);
+    f->notation['\n'].text[0] = f->show_ends ? '$' : '\n';
+    f->notation['\n'].length = f->show_ends ? 2 : 1;
     bytescan_init(&f->newline, -128, '\n', '\n', '\n');
     if (f->show_nonprinting)
         bytescan_init(&f->stops, ' ', 127, 127, 127);
@@ -288,6 +295,32 @@ static unsigned char *settle_pending_cr(struct cat_state *s,
     return pos + 2;
 }
 
+/* Formats [P, END) into O when no option needs to know where lines start
+ * (no -n, -b or -s, no CR held back for -E): every byte the scan stops at,
+ * the line feed too, is replaced by its notation, with no state to keep. */
+static void format_bytewise(const struct format *f, struct out *o,
+                            const unsigned char *p, const unsigned char *end)
+{
+    unsigned char *pos = o->pos;
+    struct bytescan_cursor cursor;
+
+    bytescan_start(&cursor, &f->stops, p, end);
+    while (p < end) {
+        const unsigned char *stop = bytescan_next(&cursor);
+        const struct notation *n;
+
+        pos = out_make_room(o, pos);
+        pos = out_put(o, pos, p, (size_t)(stop - p), (size_t)(end - p));
+        if (stop == end)
+            break;
+        n = &f->notation[*stop];
+        memcpy(pos, n->text, sizeof n->text);
+        pos += n->length;
+        p = stop + 1;
+    }
+    o->pos = pos;
+}
+
 /* Formats the bytes [START, END) into O.  The options and the state live
  * in locals here: every byte stored to the output may alias a struct
  * member, and would make the compiler load it again. */
@@ -303,6 +336,11 @@ static void format_piece(const struct format *f, struct cat_state *s,
     unsigned char *pos = out_make_room(o, o->pos);
     struct bytescan_cursor cursor;
 
+    if (f->bytewise) {
+        o->pos = pos;
+        format_bytewise(f, o, start, end);
+        return;
+    }
     if (s->pending_cr)
         pos = settle_pending_cr(s, pos, *p);
     bytescan_start(&cursor, &f->stops, p, end);
