@@ -61,8 +61,8 @@ enum mmio_kind {
 };
 
 /* Flags for mmio_open and mmio_create. */
-#define MMIO_READ         0x01 /* open for reading */
-#define MMIO_WRITE        0x02 /* open for reading and writing */
+#define MMIO_RDONLY       0x01 /* open for reading */
+#define MMIO_RDWR         0x02 /* open for reading and writing */
 #define MMIO_REGULAR_ONLY 0x04 /* fail with MMIO_ENOTREG, never block, on
                                   anything but a regular file */
 #define MMIO_ATOMIC       0x08 /* mmio_create: write a temporary beside the

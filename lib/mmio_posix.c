@@ -116,7 +116,7 @@ fail:
 
 mmio_file *mmio_open(const char *path, int flags, mmio_error *err)
 {
-    int oflags = (flags & MMIO_WRITE) ? O_RDWR : O_RDONLY;
+    int oflags = (flags & MMIO_RDWR) ? O_RDWR : O_RDONLY;
     int fd;
     mmio_file *f;
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#define WIN32_LEAN_AND_MEAN /* mmsystem.h has MMIO_READ too */
+#define WIN32_LEAN_AND_MEAN /* mmsystem.h names its own MMIO_ flags */
 #include <windows.h>
 #include <shellapi.h>
 
@@ -200,7 +200,7 @@ static HANDLE open_wide(const wchar_t *wpath, DWORD access, DWORD disposition)
 
 mmio_file *mmio_open(const char *path, int flags, mmio_error *err)
 {
-    DWORD access = GENERIC_READ | ((flags & MMIO_WRITE) ? GENERIC_WRITE : 0);
+    DWORD access = GENERIC_READ | ((flags & MMIO_RDWR) ? GENERIC_WRITE : 0);
     wchar_t *wpath = to_wide(path);
     HANDLE h;
     mmio_file *f;

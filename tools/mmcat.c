@@ -686,7 +686,7 @@ static int cat_file(struct cat *c, const char *path)
     int status;
 
     in = strcmp(path, "-") == 0 ? mmio_stdin(&err)
-                                : mmio_open(path, MMIO_READ, &err);
+                                : mmio_open(path, MMIO_RDONLY, &err);
     if (!in) {
         tool_warn_error(&err);
         return 1;

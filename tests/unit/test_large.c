@@ -18,7 +18,7 @@ static const char *big;
 static void size_is_64_bit(void)
 {
     mmio_error err;
-    mmio_file *f = mmio_open(big, MMIO_READ, &err);
+    mmio_file *f = mmio_open(big, MMIO_RDONLY, &err);
     uint64_t size = 0;
 
     CHECK(f && mmio_size(f, &size, &err) == 0);
@@ -45,7 +45,7 @@ static void offsets_past_4_gib_split_and_rejoin(void)
 {
     static const char zeros[8];
     mmio_error err;
-    mmio_file *f = mmio_open(big, MMIO_READ, &err);
+    mmio_file *f = mmio_open(big, MMIO_RDONLY, &err);
 
     CHECK(f != NULL);
     if (!f)
@@ -66,7 +66,7 @@ static void walk_in_windows_reaches_the_end(void)
     unsigned char tail[3] = { 0 };
     size_t size;
     uint64_t total = 0;
-    mmio_file *f = mmio_open(big, MMIO_READ, &err);
+    mmio_file *f = mmio_open(big, MMIO_RDONLY, &err);
 
     CHECK(f && mmio_walk_start(&w, f, (size_t)64 << 20, &err) == 0);
     if (!f)

@@ -113,7 +113,7 @@ static void error_names_operation_path_and_reason(void)
     char msg[512];
     const char *missing = path_of("missing");
 
-    CHECK(mmio_open(missing, MMIO_READ, &err) == NULL);
+    CHECK(mmio_open(missing, MMIO_RDONLY, &err) == NULL);
     CHECK(err.code > 0);
     CHECK(err.op && strcmp(err.op, "open") == 0);
     CHECK(err.path == missing);
@@ -140,7 +140,7 @@ static void map_whole_file(void)
 {
     mmio_error err;
     mmio_view v;
-    mmio_file *f = open_written("whole", "hello, world\n", 13, MMIO_READ);
+    mmio_file *f = open_written("whole", "hello, world\n", 13, MMIO_RDONLY);
 
     CHECK(f != NULL);
     if (!f)
@@ -157,7 +157,7 @@ static void map_unaligned_offsets_points_at_exact_byte(void)
     static const uint64_t offsets[] = { 1, 4095, 4096, 4097, 65535, 65536, 65537 };
     const char *path = pattern_file("pattern", 200000);
     mmio_error err;
-    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+    mmio_file *f = mmio_open(path, MMIO_RDONLY, &err);
 
     CHECK(f != NULL);
     if (!f)
@@ -183,7 +183,7 @@ static void empty_file_maps_to_empty_view(void)
 {
     mmio_error err;
     mmio_view v;
-    mmio_file *f = open_written("empty", "", 0, MMIO_READ);
+    mmio_file *f = open_written("empty", "", 0, MMIO_RDONLY);
 
     CHECK(f != NULL);
     if (!f)
@@ -203,7 +203,7 @@ static void private_mapping_keeps_changes_in_memory(void)
     const char *path = path_of("private");
     mmio_error err;
     mmio_view v;
-    mmio_file *f = open_written("private", "abcdef", 6, MMIO_READ);
+    mmio_file *f = open_written("private", "abcdef", 6, MMIO_RDONLY);
     char back[8];
 
     CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_PRIVATE, &v, &err) == 0);
@@ -221,7 +221,7 @@ static void shared_mapping_reaches_file_after_flush(void)
     const char *path = path_of("shared");
     mmio_error err;
     mmio_view v;
-    mmio_file *f = open_written("shared", "abcdef", 6, MMIO_WRITE);
+    mmio_file *f = open_written("shared", "abcdef", 6, MMIO_RDWR);
     char back[8];
 
     CHECK(f && mmio_map(f, 2, 3, MMIO_MAP_SHARED, &v, &err) == 0);
@@ -405,7 +405,7 @@ static void regular_only_refuses_fifo_without_blocking(void)
     mmio_error err;
 
     CHECK(mkfifo(path, 0600) == 0);
-    CHECK(mmio_open(path, MMIO_READ | MMIO_REGULAR_ONLY, &err) == NULL);
+    CHECK(mmio_open(path, MMIO_RDONLY | MMIO_REGULAR_ONLY, &err) == NULL);
     CHECK(err.code == MMIO_ENOTREG);
     unlink(path);
 }
@@ -426,7 +426,7 @@ static void guard_turns_truncation_into_error(void)
     const char *path = pattern_file("shrinking", 3 * 65536);
     mmio_error err = { 0 };
     mmio_view v;
-    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+    mmio_file *f = mmio_open(path, MMIO_RDONLY, &err);
 
     CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
     if (!f)
@@ -494,7 +494,7 @@ static void walk_reads_pipe(void)
 static void proc_file_of_size_zero_is_read(void)
 {
     mmio_error err;
-    mmio_file *f = mmio_open("/proc/self/status", MMIO_READ, &err);
+    mmio_file *f = mmio_open("/proc/self/status", MMIO_RDONLY, &err);
     uint64_t size = 1;
     mmio_view v;
 
@@ -522,7 +522,7 @@ static void walk_pieces_cover_file_in_windows(void)
     mmio_walk w;
     size_t size;
     int pieces = 0, more;
-    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+    mmio_file *f = mmio_open(path, MMIO_RDONLY, &err);
 
     CHECK(f && mmio_walk_start(&w, f, window, &err) == 0);
     if (!f)
@@ -551,7 +551,7 @@ static void walk_starts_at_file_position(void)
     mmio_error err;
     mmio_walk w;
     size_t got, size;
-    mmio_file *f = mmio_open(path, MMIO_READ, &err);
+    mmio_file *f = mmio_open(path, MMIO_RDONLY, &err);
 
     CHECK(f && mmio_read(f, head, sizeof head, &got, &err) == 0 && got == 10);
     if (!f)
@@ -571,7 +571,7 @@ static void copy_moves_file_content(void)
     const char *dst = path_of("copy-dst");
     unsigned char *back = malloc(300001);
     mmio_error err;
-    mmio_file *in = mmio_open(src, MMIO_READ, &err);
+    mmio_file *in = mmio_open(src, MMIO_RDONLY, &err);
     mmio_file *out = mmio_create(dst, 0, &err);
     size_t n;
 
