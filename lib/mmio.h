@@ -171,8 +171,9 @@ int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err);
 /* ---- Whole inputs and windows ---------------------------------------- */
 
 /* Reads or maps all of F from its position: a mapping for a non-empty
- * regular file, an mmio_arena for a pipe, a terminal, a device or a file
- * that reports size 0 (/proc).  Release with mmio_unmap. */
+ * regular file, an mmio_arena for a pipe, a terminal, a device, a file
+ * that reports size 0 (/proc) or one that cannot be mapped (/sys).
+ * Release with mmio_unmap. */
 int mmio_load(mmio_file *f, enum mmio_map_mode mode, mmio_view *v,
               mmio_error *err);
 

@@ -182,8 +182,10 @@ int mmio_load(mmio_file *f, enum mmio_map_mode mode, mmio_view *v,
         return -1;
     if (mmio_kind(f) == MMIO_KIND_REGULAR && size > 0) {
         uint64_t start = mmio_tell(f);
-        return mmio_map(f, start, size > start ? size - start : 0, mode, v,
-                        err);
+        if (mmio_map(f, start, size > start ? size - start : 0, mode, v,
+                     err) == 0)
+            return 0;
+        /* As walks do: a file that cannot be mapped (sysfs) is read. */
     }
     return load_stream(f, v, err);
 }

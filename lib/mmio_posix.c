@@ -34,15 +34,13 @@ struct mmio_file {
 
 void mmio_system_reason(int code, char *buf, size_t size)
 {
-    const char *text = strerror(code);
-    size_t n = strlen(text);
+    snprintf(buf, size, "%s", strerror(code));
+}
 
-    if (size == 0)
-        return;
-    if (n >= size)
-        n = size - 1;
-    memcpy(buf, text, n);
-    buf[n] = '\0';
+/* The code for a failed write: a reader that has gone is MMIO_EPIPE. */
+static int write_error_code(int e)
+{
+    return e == EPIPE ? MMIO_EPIPE : e;
 }
 
 void mmio_init(void)
@@ -213,8 +211,7 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return mmio_fail(err, "write", f->path,
-                             errno == EPIPE ? MMIO_EPIPE : errno);
+            return mmio_fail(err, "write", f->path, write_error_code(errno));
         }
         p += n;
         size -= (size_t)n;
@@ -454,8 +451,7 @@ static int kernel_copy(mmio_file *in, mmio_file *out, mmio_error *err)
         if (first && !is_output_errno(errno) && errno != EIO)
             return 0; /* EXDEV, EINVAL, ENOSYS, EBADF...: not for this pair */
         if (is_output_errno(errno)) {
-            mmio_fail(err, "write", out->path,
-                      errno == EPIPE ? MMIO_EPIPE : errno);
+            mmio_fail(err, "write", out->path, write_error_code(errno));
             return -2;
         }
         mmio_fail(err, "read", in->path, errno);

@@ -245,9 +245,8 @@ static void build_format(struct format *f)
     f->bytewise = !f->number_all && !f->number_nonblank && !f->squeeze_blank
                   && !f->crlf_rule;
     /* For format_bytewise, which looks the line feed up like any byte. */
-    memcpy(f->notation['\n'].text, "$\n", 2);
-    f->notation['\n'].text[0] = f->show_ends ? '$' : '\n';
-    f->notation['\n'].length = f->show_ends ? 2 : 1;
+    f->notation['\n'] = f->show_ends ? (struct notation){ 2, "$\n" }
+                                     : (struct notation){ 1, "\n" };
     bytescan_init(&f->newline, -128, '\n', '\n', '\n');
     if (f->show_nonprinting)
         bytescan_init(&f->stops, ' ', 127, 127, 127);
@@ -333,14 +332,14 @@ static void format_piece(const struct format *f, struct cat_state *s,
     const bool show_ends = f->show_ends, crlf_rule = f->crlf_rule;
     int newlines = s->newlines;
     const unsigned char *p = start;
-    unsigned char *pos = out_make_room(o, o->pos);
+    unsigned char *pos;
     struct bytescan_cursor cursor;
 
     if (f->bytewise) {
-        o->pos = pos;
         format_bytewise(f, o, start, end);
         return;
     }
+    pos = out_make_room(o, o->pos);
     if (s->pending_cr)
         pos = settle_pending_cr(s, pos, *p);
     bytescan_start(&cursor, &f->stops, p, end);

@@ -508,6 +508,37 @@ static void proc_file_of_size_zero_is_read(void)
     mmio_unmap(&v, NULL);
     mmio_close(f, NULL);
 }
+
+/* A sysfs attribute reports 4096 bytes and refuses to be mapped. */
+static void file_that_cannot_be_mapped_is_read(void)
+{
+    static const char path[] = "/sys/kernel/mm/transparent_hugepage/enabled";
+    mmio_error err;
+    mmio_file *f = mmio_open(path, MMIO_RDONLY, &err);
+    const unsigned char *data;
+    mmio_walk w;
+    mmio_view v;
+    size_t size;
+
+    if (!f) {
+        CHECK(!"a sysfs attribute opens");
+        return;
+    }
+    CHECK(mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(mmio_load(f, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(v.size > 5 && v.size < 4096 && memchr(v.data, '[', v.size) != NULL);
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+    f = mmio_open(path, MMIO_RDONLY, &err);
+    CHECK(f && mmio_walk_start(&w, f, 0, &err) == 0);
+    if (!f)
+        return;
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 1);
+    CHECK(size > 5 && size < 4096 && memchr(data, '[', size) != NULL);
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 0);
+    mmio_walk_finish(&w);
+    mmio_close(f, NULL);
+}
 #endif
 
 /* ---- walks and copies ---------------------------------------------------- */
@@ -709,6 +740,7 @@ int main(void)
     RUN(regular_only_refuses_fifo_without_blocking);
     RUN(guard_turns_truncation_into_error);
     RUN(proc_file_of_size_zero_is_read);
+    RUN(file_that_cannot_be_mapped_is_read);
     RUN(load_reads_pipe_into_memory);
     RUN(walk_reads_pipe);
 #else
