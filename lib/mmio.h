@@ -22,6 +22,8 @@ extern "C" {
 #define MMIO_ETOOBIG   (-3) /* does not fit the address space or reservation */
 #define MMIO_EPIPE     (-4) /* writing to a pipe whose reader has gone */
 #define MMIO_EISDIR    (-5) /* reading a directory as a file */
+#define MMIO_EMAPPED   (-6) /* shrinking a file while a view of it is mapped */
+#define MMIO_EPASTEND  (-7) /* a mapped range reaches past the end of the file */
 
 typedef struct mmio_error {
     const char *op;   /* what failed: "open", "map", "read", "write", ... */

@@ -28,6 +28,8 @@ const char *mmio_strerror(int code, char *buf, size_t size)
     case MMIO_ETOOBIG: reason = "too large for the address space"; break;
     case MMIO_EPIPE: reason = "Broken pipe"; break;
     case MMIO_EISDIR: reason = "Is a directory"; break;
+    case MMIO_EMAPPED: reason = "file is mapped and cannot shrink"; break;
+    case MMIO_EPASTEND: reason = "range reaches past the end of the file"; break;
     }
     if (reason)
         snprintf(buf, size, "%s", reason);
