@@ -343,6 +343,65 @@ same_as_cat() {
     [ "$(cat "$T/f")" = "content" ]
 }
 
+# Runs bash script $1 with mmcat's command line as "$@" and the file-size
+# limit low, so that output read back in cannot fill the disk.
+run_bounded() {
+    local script=$1
+    shift
+    run --separate-stderr bash -c "ulimit -f 1000; $script" _ "$(tool_path mmcat)" "$@"
+}
+
+@test "an input that is the output is refused after earlier files wrote to it" {
+    printf 'a\n' > "$T/a"
+    for opts in -u -n; do
+        : > "$T/f"
+        run_bounded '"$@" >> "$4"' "$opts" "$T/a" "$T/f"
+        assert_failure 1
+        [ "$stderr" = "mmcat: $T/f: input file is output file" ]
+        cat "$opts" "$T/a" > "$T/want"
+        assert_same_bytes "$T/want" "$T/f"
+    done
+    : > "$T/f"
+    run_bounded '"$@" 1<> "$4"' -E "$T/a" "$T/f"
+    assert_failure 1
+    [ "$stderr" = "mmcat: $T/f: input file is output file" ]
+    [ "$(cat "$T/f")" = 'a$' ]
+}
+
+@test "an empty input that is the output is read as empty" {
+    : > "$T/f"
+    run_bounded '"$@" >> "$3"' -n "$T/f"
+    assert_success
+    [ -z "$stderr" ]
+    [ ! -s "$T/f" ]
+}
+
+@test "each file's output is written before the next file is opened" {
+    printf 'a\n' > "$T/a"
+    printf 'b\n' > "$T/b"
+    run mmcat -n "$T/a" "$T/missing" "$T/b"
+    assert_failure 1
+    assert_line --index 0 "     1	a"
+    assert_error "${lines[1]}" "mmcat: $T/missing" "No such file or directory"
+    assert_line --index 2 "     2	b"
+}
+
+@test "a write error ends mmcat before it opens the next file" {
+    require_posix "/dev/full and FIFOs"
+    printf 'a\n' > "$T/a"
+    mkfifo "$T/fifo"
+    # The FIFO has no writer: opening it would block for ever.
+    run --separate-stderr timeout 10 bash -c '"$@" > /dev/full' _ \
+        "$(tool_path mmcat)" -n "$T/a" "$T/missing" "$T/fifo" "$T/a"
+    assert_failure 1
+    [ "$stderr" = "mmcat: write error: No space left on device" ]
+    # A pipe whose reader has gone: SIGPIPE, before the FIFO is opened.
+    mkfifo "$T/pipe"
+    run timeout 10 bash -c 'exec 3<> "$1" 4> "$1" 3<&-; exec "$2" -n "$3" "$4" >&4' \
+        _ "$T/pipe" "$(tool_path mmcat)" "$T/a" "$T/fifo"
+    [ "$status" -eq $((128 + 13)) ]
+}
+
 # Runs mmcat on file $3, plain and formatted, in bash script $1 (which
 # gets mmcat's command line as "$@"); fails unless each run reports write
 # error $2 and exits 1.

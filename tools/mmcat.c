@@ -625,9 +625,6 @@ static int format_file(struct cat *c, mmio_file *in)
         tool_warn_error(&err);
         return 1;
     }
-    /* Before waiting on a stream, show what earlier files produced. */
-    if (walk.streaming)
-        out_flush(&c->out);
     while ((more = mmio_walk_next(&walk, &piece.data, &piece.size, &err)) > 0) {
         status = mmio_guard(format_guarded, &piece, &err);
         if (c->lane_busy) { /* the main thread faulted: let the helper end */
@@ -652,15 +649,21 @@ static int format_file(struct cat *c, mmio_file *in)
     return 0;
 }
 
-/* GNU cat refuses to append a non-empty regular file to itself. */
+/* Whether IN is the regular file that standard output writes to. */
 static bool is_output(const struct cat *c, mmio_file *in)
+{
+    return mmio_kind(in) == MMIO_KIND_REGULAR
+           && mmio_kind(c->out.file) == MMIO_KIND_REGULAR
+           && mmio_same_file(in, c->out.file);
+}
+
+/* Whether IN has bytes left to read: GNU cat refuses to copy those into
+ * the file they come from, as that would only fill the disk. */
+static bool has_unread_bytes(mmio_file *in)
 {
     uint64_t size;
 
-    return mmio_kind(in) == MMIO_KIND_REGULAR
-           && mmio_kind(c->out.file) == MMIO_KIND_REGULAR
-           && mmio_same_file(in, c->out.file)
-           && mmio_size(in, &size, NULL) == 0 && mmio_tell(in) < size;
+    return mmio_size(in, &size, NULL) == 0 && mmio_tell(in) < size;
 }
 
 static int copy_file(struct cat *c, mmio_file *in)
@@ -690,13 +693,18 @@ static int cat_file(struct cat *c, const char *path)
         tool_warn_error(&err);
         return 1;
     }
-    if (is_output(c, in)) {
+    if (!is_output(c, in))
+        status = c->format.plain ? copy_file(c, in) : format_file(c, in);
+    else if (has_unread_bytes(in)) {
         tool_warn("%s: input file is output file", path);
         status = 1;
     } else {
-        status = c->format.plain ? copy_file(c, in) : format_file(c, in);
+        /* Nothing is left to read but what mmcat itself would write. */
+        status = 0;
     }
     mmio_close(in, NULL);
+    /* As GNU cat: what a file produced is out before the next one opens. */
+    out_flush(&c->out);
     return status;
 }
 
