@@ -141,38 +141,84 @@ void mmio_walk_finish(mmio_walk *w)
 
 /* ---- Whole loads -------------------------------------------------------- */
 
-/* Reads F to its end into a fresh arena that becomes the view V. */
+/* Commits the first SIZE bytes of A, first moving its USED bytes into a
+ * reservation twice as large when SIZE is past the end of this one.  A
+ * failure is MMIO_ETOOBIG, in reading PATH. */
+static int arena_make_room(mmio_arena *a, size_t used, size_t size,
+                           const char *path, mmio_error *err)
+{
+    mmio_arena larger = { NULL, 0, 0 };
+
+    if (size > a->reserved) {
+        if (a->reserved > SIZE_MAX / 2
+            || mmio_reserve(&larger, a->reserved * 2, NULL) < 0
+            || mmio_commit_memory(&larger, used, NULL) < 0) {
+            mmio_release(&larger);
+            return mmio_fail(err, "read", path, MMIO_ETOOBIG);
+        }
+        memcpy(larger.base, a->base, used);
+        mmio_release(a);
+        *a = larger;
+    }
+    if (mmio_commit_memory(a, size, NULL) < 0)
+        return mmio_fail(err, "read", path, MMIO_ETOOBIG);
+    return 0;
+}
+
+/* Makes the USED bytes at the start of arena A the view V of F. */
+static void arena_to_view(mmio_arena *a, size_t used, mmio_file *f,
+                          mmio_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->data = a->base;
+    v->size = used;
+    v->file = f;
+    v->base = a->base;
+    v->base_size = a->reserved;
+    v->mode = MMIO_MAP_PRIVATE;
+    v->owned_memory = 1;
+}
+
+/* Reads F to its end into memory that becomes the view V: a reservation
+ * large enough for any input where the address space allows one, else a
+ * small one that moves to a larger one as it fills. */
 static int load_stream(mmio_file *f, mmio_view *v, mmio_error *err)
 {
     mmio_arena arena;
     size_t used = 0, got;
 
-    if (mmio_reserve(&arena, MMIO_DEFAULT_RESERVE, err) < 0)
-        return -1;
+    if (mmio_reserve(&arena, MMIO_DEFAULT_RESERVE, NULL) < 0
+        && mmio_reserve(&arena, MMIO_SMALL_RESERVE, NULL) < 0)
+        return mmio_fail(err, "read", mmio_path(f), MMIO_ETOOBIG);
     for (;;) {
         if (arena.committed - used < MMIO_STREAM_BUFFER
-            && mmio_commit_memory(&arena, used + MMIO_STREAM_BUFFER, err) < 0)
+            && arena_make_room(&arena, used, used + MMIO_STREAM_BUFFER,
+                               mmio_path(f), err) < 0)
             break;
         if (mmio_read(f, arena.base + used, arena.committed - used, &got,
                       err) < 0)
             break;
         if (got == 0) {
-            memset(v, 0, sizeof *v);
-            v->data = arena.base;
-            v->size = used;
-            v->file = f;
-            v->base = arena.base;
-            v->base_size = arena.reserved;
-            v->mode = MMIO_MAP_PRIVATE;
-            v->owned_memory = 1;
+            arena_to_view(&arena, used, f, v);
             return 0;
         }
         used += got;
     }
-    if (err && err->code == MMIO_ETOOBIG)
-        err->path = mmio_path(f);
     mmio_release(&arena);
     return -1;
+}
+
+/* A shared load must reach the file: only a mapping will do. */
+static int load_shared(mmio_file *f, mmio_view *v, mmio_error *err)
+{
+    uint64_t size, start = mmio_tell(f);
+
+    if (mmio_kind(f) != MMIO_KIND_REGULAR)
+        return mmio_fail(err, "map", mmio_path(f), MMIO_ENOTREG);
+    if (mmio_size(f, &size, err) < 0)
+        return -1;
+    return mmio_map(f, start, size > start ? size - start : 0,
+                    MMIO_MAP_SHARED, v, err);
 }
 
 int mmio_load(mmio_file *f, enum mmio_map_mode mode, mmio_view *v,
@@ -180,6 +226,8 @@ int mmio_load(mmio_file *f, enum mmio_map_mode mode, mmio_view *v,
 {
     uint64_t size;
 
+    if (mode == MMIO_MAP_SHARED)
+        return load_shared(f, v, err);
     if (mmio_size(f, &size, err) < 0)
         return -1;
     if (mmio_kind(f) == MMIO_KIND_REGULAR && size > 0) {

@@ -27,5 +27,8 @@ void mmio_os_release(void *base, size_t size);
 /* Read buffer size for streams, and the step an arena grows by. */
 #define MMIO_STREAM_BUFFER ((size_t)128 * 1024)
 #define MMIO_ARENA_STEP ((size_t)1 << 20)
+/* What a stream's load reserves first when the address space is too
+ * tight for MMIO_DEFAULT_RESERVE; it doubles as it fills. */
+#define MMIO_SMALL_RESERVE ((size_t)16 << 20)
 
 #endif

@@ -411,22 +411,16 @@ int mmio_close(mmio_file *f, mmio_error *err)
 
 /* ---- Fast copies ------------------------------------------------------- */
 
-/* Whether a failed copy errno belongs to the writing side. */
-static int is_output_errno(int e)
-{
-    return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EPIPE
-           || e == EROFS;
-}
-
 /* The kernel's copy loops, each moving at most a large chunk a call. */
 #define KERNEL_CHUNK ((size_t)1 << 30)
 
-/* Returns 1 when done, 0 when the kernel path is not available for this
- * pair (nothing was copied), or the mmio_copy error status. */
-static int kernel_copy(mmio_file *in, mmio_file *out, mmio_error *err)
+/* Copies what the kernel can copy from IN to OUT.  Returns 1 when done, 0
+ * when the rest is for the plain path: the kernel cannot copy this pair,
+ * or a call failed.  An errno from copy_file_range or splice does not say
+ * which side failed; the plain path, which reads and writes apart, meets
+ * the same failure and does. */
+static int kernel_copy(mmio_file *in, mmio_file *out)
 {
-    int first = 1;
-
     for (;;) {
         ssize_t n = -1;
 #ifdef HAVE_COPY_FILE_RANGE
@@ -442,20 +436,8 @@ static int kernel_copy(mmio_file *in, mmio_file *out, mmio_error *err)
             return 0;
         if (n == 0)
             return 1;
-        if (n > 0) {
-            first = 0;
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (first && !is_output_errno(errno) && errno != EIO)
-            return 0; /* EXDEV, EINVAL, ENOSYS, EBADF...: not for this pair */
-        if (is_output_errno(errno)) {
-            mmio_fail(err, "write", out->path, write_error_code(errno));
-            return -2;
-        }
-        mmio_fail(err, "read", in->path, errno);
-        return -1;
+        if (n < 0 && errno != EINTR)
+            return 0;
     }
 }
 
@@ -465,15 +447,47 @@ int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
 
     /* A regular file of size 0 may still have content (/proc): read it. */
     if (in->kind == MMIO_KIND_REGULAR && mmio_size(in, &size, NULL) == 0
-        && size > 0) {
-        int done = kernel_copy(in, out, err);
-        if (done != 0)
-            return done < 0 ? done : 0;
-    }
+        && size > 0 && kernel_copy(in, out))
+        return 0;
     return mmio_copy_plain(in, out, err);
 }
 
 /* ---- Mappings ------------------------------------------------------------ */
+
+/* The address ranges of mapped views, so that the SIGBUS handler takes
+ * only a fault on one of them for a file that shrank.  Slots are claimed
+ * and read with atomics: the handler may run on any thread. */
+#define MAX_VIEWS 4096
+static struct { uintptr_t start, end; } live_views[MAX_VIEWS];
+static int views_overflowed; /* some view has no slot: trust si_code alone */
+
+static void view_remember(const void *base, size_t size)
+{
+    uintptr_t start = (uintptr_t)base;
+
+    for (size_t i = 0; i < MAX_VIEWS; i++) {
+        uintptr_t free_slot = 0;
+        if (__atomic_compare_exchange_n(&live_views[i].start, &free_slot,
+                                        start, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            __atomic_store_n(&live_views[i].end, start + size, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    __atomic_store_n(&views_overflowed, 1, __ATOMIC_RELEASE);
+}
+
+static void view_forget(const void *base)
+{
+    for (size_t i = 0; i < MAX_VIEWS; i++) {
+        if (__atomic_load_n(&live_views[i].start, __ATOMIC_ACQUIRE)
+            == (uintptr_t)base) {
+            __atomic_store_n(&live_views[i].end, 0, __ATOMIC_RELEASE);
+            __atomic_store_n(&live_views[i].start, 0, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+}
 
 int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
              enum mmio_map_mode mode, mmio_view *v, mmio_error *err)
@@ -508,6 +522,7 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
                 (off_t)aligned);
     if (base == MAP_FAILED)
         return mmio_fail(err, "map", f->path, errno == ENOMEM ? MMIO_ETOOBIG : errno);
+    view_remember(base, (size_t)(length + delta));
     v->base = base;
     v->base_size = (size_t)(length + delta);
     v->data = (unsigned char *)base + delta;
@@ -519,6 +534,8 @@ int mmio_unmap(mmio_view *v, mmio_error *err)
 {
     int status = 0;
 
+    if (v->base && !v->owned_memory)
+        view_forget(v->base);
     if (v->base && munmap(v->base, v->base_size) < 0)
         status = mmio_fail(err, "unmap", v->file ? v->file->path : NULL, errno);
     memset(v, 0, sizeof *v);
@@ -567,13 +584,34 @@ void mmio_advise(mmio_view *v, enum mmio_hint hint)
 
 /* ---- Fault guard --------------------------------------------------------- */
 
+/* Whether a fault at ADDRESS is one of a file mapped past its end. */
+static int is_view_fault(const siginfo_t *info)
+{
+    uintptr_t address = (uintptr_t)info->si_addr;
+
+    if (info->si_code != BUS_ADRERR)
+        return 0; /* sent by a process, or a hardware error */
+    if (__atomic_load_n(&views_overflowed, __ATOMIC_ACQUIRE))
+        return 1;
+    for (size_t i = 0; i < MAX_VIEWS; i++) {
+        uintptr_t start = __atomic_load_n(&live_views[i].start, __ATOMIC_ACQUIRE);
+        uintptr_t end = __atomic_load_n(&live_views[i].end, __ATOMIC_ACQUIRE);
+        if (start && address >= start && address < end)
+            return 1;
+    }
+    return 0;
+}
+
 static _Thread_local sigjmp_buf *guard_target;
 
-static void on_sigbus(int sig)
+static void on_sigbus(int sig, siginfo_t *info, void *context)
 {
-    if (guard_target)
+    (void)context;
+    if (guard_target && is_view_fault(info))
         siglongjmp(*guard_target, 1);
-    signal(sig, SIG_DFL); /* not inside a guard: a real fault */
+    /* Anything else keeps the default action: it ends the process once
+     * this handler returns. */
+    signal(sig, SIG_DFL);
     raise(sig);
 }
 
@@ -587,7 +625,8 @@ int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
     if (!installed) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigbus;
+        sa.sa_sigaction = on_sigbus;
+        sa.sa_flags = SA_SIGINFO;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGBUS, &sa, NULL);
         installed = 1;
