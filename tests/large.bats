@@ -32,7 +32,7 @@ setup_file() {
     for case in "${LARGE_CASES[@]}"; do
         read -r tool opts <<< "${case%%|*}"
         want=${case#*|}
-        run bash -c "$(tool_command "$tool") $opts \"\$1\" | tail -c ${#want}" _ "$BIG"
+        run bash -c "set -o pipefail; $(tool_command "$tool") $opts \"\$1\" | tail -c ${#want}" _ "$BIG"
         [ "$status" -eq 0 ] || fail "$tool $opts: status $status"
         [ "$output" = "$want" ] || fail "$tool $opts: ends with '$output', not '$want'"
     done

@@ -456,6 +456,41 @@ expect_write_error() {
     [ "$(cat "$T/err")" = "mmcat: $T/shrinking: file shrank while it was being read" ]
 }
 
+# Runs mmcat with its arguments and standard output a non-blocking pipe
+# that nobody reads until mmcat has ended.
+run_into_nonblocking_pipe() {
+    mkfifo "$T/ended"
+    run --separate-stderr bash -c '
+        { perl -MFcntl -e "fcntl(STDOUT, F_SETFL, fcntl(STDOUT, F_GETFL, 0) | O_NONBLOCK) or die; exec @ARGV" "${@:2}"
+          echo $? > "$1.status"; echo > "$1"; } | { read -r _ < "$1"; cat > /dev/null; }
+        exit "$(cat "$1.status")"' _ "$T/ended" "$(tool_path mmcat)" "$@"
+}
+
+@test "a pipe that cannot take more is a write error, plain and formatted" {
+    require_posix "non-blocking pipes"
+    head -c 3000000 /dev/zero | tr '\0' 'y' | fold -w 60 > "$T/big"
+    for opts in -u -n; do
+        rm -f "$T/ended"
+        run_into_nonblocking_pipe "$opts" "$T/big"
+        assert_failure 1
+        [ "$stderr" = "mmcat: write error: Resource temporarily unavailable" ]
+    done
+}
+
+@test "a SIGBUS sent by another process is not taken for a shrunken file" {
+    require_posix "signals"
+    head -c 3000000 /dev/zero | tr '\0' 'x' | fold -w 99 > "$T/big"
+    mkfifo "$T/fifo"
+    ulimit -c 0
+    "$(tool_path mmcat)" -n "$T/big" > "$T/fifo" 2> "$T/err" &
+    local pid=$! status=0
+    # Once head has read, mmcat waits on the full pipe, inside its guard.
+    { head -c 1 > /dev/null; kill -BUS "$pid"; cat > /dev/null; } < "$T/fifo"
+    wait "$pid" || status=$?
+    [ "$status" -eq $((128 + 7)) ]
+    [ ! -s "$T/err" ]
+}
+
 @test "a closed standard input is reported" {
     run --separate-stderr bash -c "$(tool_command mmcat) <&-"
     assert_failure 1
