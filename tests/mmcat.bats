@@ -343,26 +343,27 @@ same_as_cat() {
     [ "$(cat "$T/f")" = "content" ]
 }
 
-# Runs bash script $1 with mmcat's command line as "$@" and the file-size
-# limit low, so that output read back in cannot fill the disk.
+# Runs bash script $1, in which mmcat is a command, with the remaining
+# arguments as "$@" and the file-size limit low, so that output read back
+# in cannot fill the disk.
 run_bounded() {
     local script=$1
     shift
-    run --separate-stderr bash -c "ulimit -f 1000; $script" _ "$(tool_path mmcat)" "$@"
+    run --separate-stderr bash -c "ulimit -f 1000; mmcat() { $(tool_command mmcat) \"\$@\"; }; $script" _ "$@"
 }
 
 @test "an input that is the output is refused after earlier files wrote to it" {
     printf 'a\n' > "$T/a"
     for opts in -u -n; do
         : > "$T/f"
-        run_bounded '"$@" >> "$4"' "$opts" "$T/a" "$T/f"
+        run_bounded 'mmcat "$@" >> "$3"' "$opts" "$T/a" "$T/f"
         assert_failure 1
         [ "$stderr" = "mmcat: $T/f: input file is output file" ]
         cat "$opts" "$T/a" > "$T/want"
         assert_same_bytes "$T/want" "$T/f"
     done
     : > "$T/f"
-    run_bounded '"$@" 1<> "$4"' -E "$T/a" "$T/f"
+    run_bounded 'mmcat "$@" 1<> "$3"' -E "$T/a" "$T/f"
     assert_failure 1
     [ "$stderr" = "mmcat: $T/f: input file is output file" ]
     [ "$(cat "$T/f")" = 'a$' ]
@@ -370,7 +371,7 @@ run_bounded() {
 
 @test "an empty input that is the output is read as empty" {
     : > "$T/f"
-    run_bounded '"$@" >> "$3"' -n "$T/f"
+    run_bounded 'mmcat "$@" >> "$2"' -n "$T/f"
     assert_success
     [ -z "$stderr" ]
     [ ! -s "$T/f" ]

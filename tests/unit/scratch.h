@@ -24,14 +24,14 @@ static char scratch_used[64][128]; /* every path handed out, to clean up */
 static int scratch_nused;
 
 /* Makes the directory PREFIX.PID that the paths below are in. */
-static void make_scratch(const char *prefix)
+static inline void make_scratch(const char *prefix)
 {
     snprintf(scratch, sizeof scratch, "%s%ld", prefix, (long)scratch_pid());
     make_dir(scratch);
 }
 
 /* A path in the scratch directory. */
-static const char *path_of(const char *name)
+static inline const char *path_of(const char *name)
 {
     char *p = scratch_used[scratch_nused < 63 ? scratch_nused++ : 63];
 
@@ -39,7 +39,7 @@ static const char *path_of(const char *name)
     return p;
 }
 
-static void remove_scratch(void)
+static inline void remove_scratch(void)
 {
     for (int i = 0; i < scratch_nused; i++)
         remove(scratch_used[i]);
@@ -47,7 +47,7 @@ static void remove_scratch(void)
         printf("# could not remove %s\n", scratch);
 }
 
-static void write_file(const char *path, const void *data, size_t size)
+static inline void write_file(const char *path, const void *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
 
@@ -58,7 +58,7 @@ static void write_file(const char *path, const void *data, size_t size)
 }
 
 /* Reads up to SIZE bytes of PATH into BUF; returns how many. */
-static size_t read_file(const char *path, void *buf, size_t size)
+static inline size_t read_file(const char *path, void *buf, size_t size)
 {
     FILE *f = fopen(path, "rb");
     size_t n;
