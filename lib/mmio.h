@@ -251,6 +251,19 @@ void mmio_sequence_wait(mmio_sequence *s, uint64_t value);
 /* How many processors this process may run on (at least 1). */
 unsigned mmio_cpu_count(void);
 
+/* ---- Interruptions and time ------------------------------------------- */
+
+/* Holds off, in the calling thread and the threads it starts after, the
+ * requests to stop (SIGINT, SIGTERM, SIGHUP; on Windows Ctrl-C,
+ * Ctrl-Break and closing the console), for work that must not stop
+ * halfway.  mmio_allow_interrupts ends the process by the request that
+ * came meanwhile, if any, and otherwise lets them through again. */
+void mmio_defer_interrupts(void);
+void mmio_allow_interrupts(void);
+
+/* A monotonic clock, in nanoseconds from some fixed point. */
+uint64_t mmio_clock_ns(void);
+
 /* ---- Sizes ------------------------------------------------------------ */
 
 size_t mmio_page_size(void);

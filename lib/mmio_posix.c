@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mmio_internal.h"
@@ -759,4 +760,39 @@ unsigned mmio_cpu_count(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 
     return n > 0 ? (unsigned)n : 1;
+}
+
+/* ---- Interruptions and time --------------------------------------------- */
+
+static void interrupt_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+void mmio_defer_interrupts(void)
+{
+    sigset_t set;
+
+    interrupt_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void mmio_allow_interrupts(void)
+{
+    sigset_t set;
+
+    /* A signal that came meanwhile is delivered here, by its action. */
+    interrupt_signals(&set);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+uint64_t mmio_clock_ns(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }

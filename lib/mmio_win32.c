@@ -766,3 +766,40 @@ void mmio_sequence_wait(mmio_sequence *s, uint64_t value)
         SleepConditionVariableSRW(&s->moved, &s->lock, INFINITE, 0);
     ReleaseSRWLockExclusive(&s->lock);
 }
+
+/* ---- Interruptions and time --------------------------------------------- */
+
+/* The console event that came while interrupts were deferred, plus one;
+ * 0 for none. */
+static volatile LONG deferred_event;
+
+static BOOL WINAPI note_interrupt(DWORD event)
+{
+    InterlockedCompareExchange(&deferred_event, (LONG)event + 1, 0);
+    return TRUE; /* handled: the process goes on, for now */
+}
+
+void mmio_defer_interrupts(void)
+{
+    SetConsoleCtrlHandler(note_interrupt, TRUE);
+}
+
+void mmio_allow_interrupts(void)
+{
+    SetConsoleCtrlHandler(note_interrupt, FALSE);
+    if (deferred_event)
+        ExitProcess(STATUS_CONTROL_C_EXIT); /* as the default handler does */
+}
+
+uint64_t mmio_clock_ns(void)
+{
+    static LARGE_INTEGER frequency;
+    LARGE_INTEGER now;
+
+    if (!frequency.QuadPart)
+        QueryPerformanceFrequency(&frequency);
+    QueryPerformanceCounter(&now);
+    return (uint64_t)(now.QuadPart / frequency.QuadPart) * 1000000000u
+           + (uint64_t)(now.QuadPart % frequency.QuadPart) * 1000000000u
+             / (uint64_t)frequency.QuadPart;
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "size.h"
 #include "tool.h"
 
 static const char *program = PACKAGE;
@@ -177,4 +178,15 @@ int tool_finish(int status)
         return EXIT_TROUBLE;
     }
     return status;
+}
+
+size_t tool_window(void)
+{
+    const char *text = getenv("MMTOOLS_WINDOW");
+    uint64_t size;
+
+    if (text && parse_size(text, &size) == 0 && size >= 2
+        && size <= MMIO_DEFAULT_WINDOW)
+        return (size_t)size;
+    return MMIO_DEFAULT_WINDOW;
 }

@@ -52,4 +52,9 @@ void xwrite(mmio_file *out, const void *buf, size_t size);
  * or 1 when closing failed.  Every tool returns through this. */
 int tool_finish(int status);
 
+/* The most bytes a tool maps at once: MMIO_DEFAULT_WINDOW, or for tests
+ * the size in the environment variable MMTOOLS_WINDOW, so that small
+ * files take the paths of files larger than the address space. */
+size_t tool_window(void);
+
 #endif

@@ -1,0 +1,520 @@
+/* mminvert: reverse the bytes, lines or records of a file, or complement
+ * its bytes, in place through a writable shared mapping or into another
+ * file, in windows so that any size works in bounded memory. */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmio.h"
+#include "progress.h"
+#include "size.h"
+#include "tool.h"
+
+static const char usage_text[] =
+    "Usage: %s [OPTION]... FILE...\n"
+    "Reverse or complement each FILE in place.\n"
+    "\n"
+    "  -c, --complement         replace every byte by its bitwise complement\n"
+    "  -l, --lines              reverse the order of the lines\n"
+    "  -r, --records=SIZE       reverse the order of SIZE-byte records\n"
+    "  -z, --zero-terminated    lines end in NUL, not newline (implies -l)\n"
+    "      --offset=N           change only the bytes from offset N on\n"
+    "      --length=N           change only N bytes (from the offset)\n"
+    "  -o, --output=OUTPUT      write the result to OUTPUT, leaving FILE as it\n"
+    "                           is (one FILE only)\n"
+    "      --progress           show progress on standard error\n"
+    "      --help        display this help and exit\n"
+    "      --version     output version information and exit\n"
+    "\n"
+    "Without -c, -l or -r, the order of the bytes is reversed.  Every mode is\n"
+    "its own inverse: running the same command twice restores the file.\n"
+    "SIZE and N may end in a unit: K, M, G, T (powers of 1024), KB, MB, GB, TB\n"
+    "(powers of 1000).\n";
+
+enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PROGRESS, OPT_HELP, OPT_VERSION };
+
+static const struct option long_options[] = {
+    { "complement", no_argument, NULL, 'c' },
+    { "lines", no_argument, NULL, 'l' },
+    { "records", required_argument, NULL, 'r' },
+    { "zero-terminated", no_argument, NULL, 'z' },
+    { "offset", required_argument, NULL, OPT_OFFSET },
+    { "length", required_argument, NULL, OPT_LENGTH },
+    { "output", required_argument, NULL, 'o' },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+enum mode { MODE_BYTES, MODE_LINES, MODE_RECORDS, MODE_COMPLEMENT };
+
+struct options {
+    enum mode mode;
+    unsigned char line_end;    /* '\n', or NUL with -z */
+    uint64_t record_size;      /* -r */
+    uint64_t offset, length;   /* the region; length UINT64_MAX: to the end */
+    const char *output;        /* -o */
+    bool progress;
+};
+
+/* ---- Bytes in memory ---------------------------------------------------- */
+
+/* Exchanges A[i] and B[N-1-i] for every i: the two ends of a reversal. */
+static void swap_reversed(unsigned char *a, unsigned char *b, size_t n)
+{
+    unsigned char *end = b + n;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, end - i - 8, 8);
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+        memcpy(a + i, &y, 8);
+        memcpy(end - i - 8, &x, 8);
+    }
+    for (; i < n; i++) {
+        unsigned char t = a[i];
+        a[i] = end[-1 - (ptrdiff_t)i];
+        end[-1 - (ptrdiff_t)i] = t;
+    }
+}
+
+static void reverse_bytes(unsigned char *p, size_t n)
+{
+    swap_reversed(p, p + n - n / 2, n / 2);
+}
+
+static void complement_bytes(unsigned char *p, size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        x = ~x;
+        memcpy(p + i, &x, 8);
+    }
+    for (; i < n; i++)
+        p[i] = (unsigned char)~p[i];
+}
+
+/* ---- Windows of the file -------------------------------------------------- */
+
+/* One file being changed through windows of a writable shared mapping. */
+struct invert {
+    const struct options *opt;
+    mmio_file *file;          /* what is changed: FILE, or OUTPUT's copy */
+    size_t window;            /* the most bytes mapped at once */
+    mmio_view front, back;    /* mapped now; unmapped again after a fault */
+    mmio_error err;
+    struct progress progress;
+};
+
+static int window_map(struct invert *inv, mmio_view *v, uint64_t offset,
+                      uint64_t length)
+{
+    return mmio_map(inv->file, offset, length, MMIO_MAP_SHARED, v, &inv->err);
+}
+
+static void window_unmap(mmio_view *v)
+{
+    if (v->data)
+        mmio_unmap(v, NULL);
+}
+
+/* Reverses the bytes [LO, HI): the two ends a window at a time, then the
+ * middle, which fits in one. */
+static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi)
+{
+    while (hi - lo > inv->window) {
+        size_t k = inv->window / 2;
+        if (window_map(inv, &inv->front, lo, k) < 0
+            || window_map(inv, &inv->back, hi - k, k) < 0)
+            return -1;
+        swap_reversed(inv->front.data, inv->back.data, k);
+        window_unmap(&inv->front);
+        window_unmap(&inv->back);
+        progress_add(&inv->progress, 2 * (uint64_t)k);
+        lo += k;
+        hi -= k;
+    }
+    if (hi == lo)
+        return 0;
+    if (window_map(inv, &inv->front, lo, hi - lo) < 0)
+        return -1;
+    reverse_bytes(inv->front.data, (size_t)(hi - lo));
+    window_unmap(&inv->front);
+    progress_add(&inv->progress, hi - lo);
+    return 0;
+}
+
+static int complement_range(struct invert *inv, uint64_t lo, uint64_t hi)
+{
+    while (lo < hi) {
+        size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
+        if (window_map(inv, &inv->front, lo, n) < 0)
+            return -1;
+        complement_bytes(inv->front.data, n);
+        window_unmap(&inv->front);
+        progress_add(&inv->progress, n);
+        lo += n;
+    }
+    return 0;
+}
+
+/* Where the run of bytes that starts at LO ends: the offset of the next
+ * line end before HI, or HI. */
+static int find_run_end(struct invert *inv, uint64_t lo, uint64_t hi,
+                        uint64_t *end)
+{
+    while (lo < hi) {
+        size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
+        const unsigned char *stop;
+        if (window_map(inv, &inv->front, lo, n) < 0)
+            return -1;
+        stop = memchr(inv->front.data, inv->opt->line_end, n);
+        if (stop) {
+            *end = lo + (uint64_t)(stop - inv->front.data);
+            window_unmap(&inv->front);
+            return 0;
+        }
+        window_unmap(&inv->front);
+        lo += n;
+    }
+    *end = hi;
+    return 0;
+}
+
+/* Reverses, in the window mapped at LO, each run between line ends that
+ * the window holds whole; returns where the first run it does not hold
+ * whole starts (HI when there is none). */
+static uint64_t reverse_runs_in_window(struct invert *inv, uint64_t lo,
+                                       uint64_t hi)
+{
+    unsigned char *start = inv->front.data, *end = start + inv->front.size;
+    unsigned char *p = start;
+
+    for (;;) {
+        unsigned char *stop = memchr(p, inv->opt->line_end, (size_t)(end - p));
+        if (!stop)
+            break;
+        reverse_bytes(p, (size_t)(stop - p));
+        p = stop + 1;
+    }
+    if (lo + inv->front.size == hi) { /* the last run ends at HI */
+        reverse_bytes(p, (size_t)(end - p));
+        p = end;
+    }
+    return lo + (uint64_t)(p - start);
+}
+
+/* Reverses each run of bytes between line ends in [LO, HI); a run longer
+ * than a window is reversed through windows of its own. */
+static int reverse_each_run(struct invert *inv, uint64_t lo, uint64_t hi)
+{
+    while (lo < hi) {
+        size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
+        uint64_t next, run_end;
+        if (window_map(inv, &inv->front, lo, n) < 0)
+            return -1;
+        next = reverse_runs_in_window(inv, lo, hi);
+        window_unmap(&inv->front);
+        progress_add(&inv->progress, next - lo);
+        if (next == lo) { /* a run longer than a window starts here */
+            if (find_run_end(inv, lo, hi, &run_end) < 0
+                || reverse_range(inv, lo, run_end) < 0)
+                return -1;
+            next = run_end < hi ? run_end + 1 : hi;
+        }
+        lo = next;
+    }
+    return 0;
+}
+
+/* Reverses each record of SIZE bytes in [LO, HI), whose length is a
+ * multiple of SIZE: as many whole records a window as fit. */
+static int reverse_each_record(struct invert *inv, uint64_t lo, uint64_t hi,
+                               uint64_t size)
+{
+    uint64_t per_window = inv->window / size * size;
+
+    while (lo < hi) {
+        uint64_t n = hi - lo < per_window ? hi - lo : per_window;
+        if (per_window == 0) /* a record larger than a window */
+            n = size;
+        if (n == size && size > inv->window) {
+            if (reverse_range(inv, lo, lo + size) < 0)
+                return -1;
+        } else {
+            if (window_map(inv, &inv->front, lo, n) < 0)
+                return -1;
+            for (uint64_t r = 0; r < n; r += size)
+                reverse_bytes(inv->front.data + r, (size_t)size);
+            window_unmap(&inv->front);
+            progress_add(&inv->progress, n);
+        }
+        lo += n;
+    }
+    return 0;
+}
+
+/* Whether the byte at OFFSET is a line end. */
+static int ends_in_line_end(struct invert *inv, uint64_t offset, bool *yes)
+{
+    if (window_map(inv, &inv->front, offset, 1) < 0)
+        return -1;
+    *yes = inv->front.data[0] == inv->opt->line_end;
+    window_unmap(&inv->front);
+    return 0;
+}
+
+/* ---- Modes ------------------------------------------------------------------ */
+
+/* Reverses the lines of [LO, HI): all bytes, then each line back.  A final
+ * line end stays at the end, so that the result is tac's. */
+static int invert_lines(struct invert *inv, uint64_t lo, uint64_t hi)
+{
+    bool final_end;
+
+    if (hi == lo)
+        return 0;
+    if (ends_in_line_end(inv, hi - 1, &final_end) < 0)
+        return -1;
+    if (final_end)
+        hi--;
+    if (reverse_range(inv, lo, hi) < 0)
+        return -1;
+    return reverse_each_run(inv, lo, hi);
+}
+
+/* How many units of work (bytes touched) the mode makes of LENGTH bytes. */
+static uint64_t work_of(const struct options *opt, uint64_t length)
+{
+    return opt->mode == MODE_LINES || opt->mode == MODE_RECORDS
+           ? 2 * length : length;
+}
+
+struct region {
+    struct invert *inv;
+    uint64_t lo, hi;
+};
+
+static int invert_guarded(void *arg)
+{
+    struct region *r = arg;
+    struct invert *inv = r->inv;
+
+    switch (inv->opt->mode) {
+    case MODE_BYTES:
+        return reverse_range(inv, r->lo, r->hi);
+    case MODE_COMPLEMENT:
+        return complement_range(inv, r->lo, r->hi);
+    case MODE_LINES:
+        return invert_lines(inv, r->lo, r->hi);
+    case MODE_RECORDS:
+        if (reverse_range(inv, r->lo, r->hi) < 0)
+            return -1;
+        return reverse_each_record(inv, r->lo, r->hi, inv->opt->record_size);
+    }
+    return 0;
+}
+
+/* Changes [LO, HI) of INV's file; a fault (the file shrank) or a failed
+ * mapping is reported here.  Returns 0 or 1. */
+static int invert_region(struct invert *inv, const char *name, uint64_t lo,
+                         uint64_t hi)
+{
+    struct region r = { inv, lo, hi };
+    int status;
+
+    progress_start(&inv->progress, inv->opt->progress, name,
+                   work_of(inv->opt, hi - lo));
+    status = mmio_guard(invert_guarded, &r, &inv->err);
+    window_unmap(&inv->front);
+    window_unmap(&inv->back);
+    progress_end(&inv->progress);
+    if (status < 0) {
+        if (!inv->err.path)
+            inv->err.path = name;
+        tool_warn_error(&inv->err);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- Files -------------------------------------------------------------- */
+
+/* Sets *LO and *HI to the region of a file of SIZE bytes that the options
+ * name; reports and returns 1 when it does not fit the file. */
+static int find_region(const struct options *opt, const char *name,
+                       uint64_t size, uint64_t *lo, uint64_t *hi)
+{
+    if (opt->offset > size) {
+        tool_warn("%s: offset %" PRIu64 " is past the end of the file (%" PRIu64
+                  " bytes)", name, opt->offset, size);
+        return 1;
+    }
+    *lo = opt->offset;
+    *hi = opt->length == UINT64_MAX ? size : opt->offset + opt->length;
+    if (opt->length != UINT64_MAX
+        && (opt->length > size - opt->offset)) {
+        tool_warn("%s: offset and length reach past the end of the file (%"
+                  PRIu64 " bytes)", name, size);
+        return 1;
+    }
+    if (opt->mode == MODE_RECORDS && (*hi - *lo) % opt->record_size != 0) {
+        tool_warn("%s: %" PRIu64 " bytes are not a whole number of %" PRIu64
+                  "-byte records", name, *hi - *lo, opt->record_size);
+        return 1;
+    }
+    return 0;
+}
+
+/* Inverts NAME in place; returns 0 or 1. */
+static int invert_in_place(const struct options *opt, const char *name)
+{
+    struct invert inv = { .opt = opt, .window = tool_window() };
+    uint64_t size, lo, hi;
+    int status = 1;
+
+    inv.file = mmio_open(name, MMIO_RDWR | MMIO_REGULAR_ONLY, &inv.err);
+    if (!inv.file) {
+        tool_warn_error(&inv.err);
+        return 1;
+    }
+    if (mmio_size(inv.file, &size, &inv.err) < 0)
+        tool_warn_error(&inv.err);
+    else if (find_region(opt, name, size, &lo, &hi) == 0) {
+        /* A stop request waits until the file is whole again. */
+        mmio_defer_interrupts();
+        status = invert_region(&inv, name, lo, hi);
+        mmio_allow_interrupts();
+    }
+    mmio_close(inv.file, NULL);
+    return status;
+}
+
+/* Copies IN, which is SIZE bytes, into OUT, a new regular file. */
+static int copy_whole(mmio_file *in, mmio_file *out, uint64_t size,
+                      mmio_error *err)
+{
+    uint64_t copied;
+
+    if (mmio_kind(out) != MMIO_KIND_REGULAR) {
+        *err = (mmio_error){ "create", mmio_path(out), MMIO_ENOTREG };
+        return -1;
+    }
+    if (mmio_copy(in, out, err) < 0 || mmio_size(out, &copied, err) < 0)
+        return -1;
+    if (copied != size) { /* the input changed size while it was copied */
+        *err = (mmio_error){ "read", mmio_path(in), MMIO_ESHRUNK };
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the inverse of NAME to OUTPUT, atomically; returns 0 or 1. */
+static int invert_into(const struct options *opt, const char *name)
+{
+    struct invert inv = { .opt = opt, .window = tool_window() };
+    mmio_file *in;
+    uint64_t size, lo, hi;
+    int status = 1;
+
+    in = mmio_open(name, MMIO_RDONLY | MMIO_REGULAR_ONLY, &inv.err);
+    if (!in) {
+        tool_warn_error(&inv.err);
+        return 1;
+    }
+    if (mmio_size(in, &size, &inv.err) < 0)
+        tool_warn_error(&inv.err);
+    else if (find_region(opt, name, size, &lo, &hi) == 0) {
+        inv.file = mmio_create(opt->output, MMIO_RDWR | MMIO_ATOMIC, &inv.err);
+        if (!inv.file || copy_whole(in, inv.file, size, &inv.err) < 0)
+            tool_warn_error(&inv.err);
+        else if (invert_region(&inv, opt->output, lo, hi) != 0)
+            ; /* reported */
+        else if (mmio_commit(inv.file, &inv.err) < 0)
+            tool_warn_error(&inv.err);
+        else
+            status = 0;
+        mmio_close(inv.file, NULL);
+    }
+    mmio_close(in, NULL);
+    return status;
+}
+
+/* ---- Options -------------------------------------------------------------- */
+
+/* The value of option NAME, a size with an optional unit; a usage error
+ * when it is not one, or is 0 and ZERO_OK is false. */
+static uint64_t xsize_option(const char *name, const char *arg, bool zero_ok)
+{
+    uint64_t value;
+
+    if (parse_size(arg, &value) < 0 || (value == 0 && !zero_ok))
+        tool_usage_error("invalid %s: '%s'", name, arg);
+    return value;
+}
+
+static void set_mode(struct options *opt, enum mode mode)
+{
+    if (opt->mode != MODE_BYTES && opt->mode != mode)
+        tool_usage_error("only one of -c, -l and -r may be given");
+    opt->mode = mode;
+}
+
+static void parse_options(struct options *opt, int argc, char **argv)
+{
+    int c;
+
+    opt->line_end = '\n';
+    opt->length = UINT64_MAX;
+    while ((c = tool_getopt(argc, argv, "clo:r:z", long_options)) != -1) {
+        switch (c) {
+        case 'c': set_mode(opt, MODE_COMPLEMENT); break;
+        case 'l': set_mode(opt, MODE_LINES); break;
+        case 'z': set_mode(opt, MODE_LINES); opt->line_end = '\0'; break;
+        case 'r':
+            set_mode(opt, MODE_RECORDS);
+            opt->record_size = xsize_option("record size", optarg, false);
+            break;
+        case 'o': opt->output = optarg; break;
+        case OPT_OFFSET: opt->offset = xsize_option("offset", optarg, true); break;
+        case OPT_LENGTH: opt->length = xsize_option("length", optarg, true); break;
+        case OPT_PROGRESS: opt->progress = true; break;
+        case OPT_HELP: tool_help(usage_text);
+        case OPT_VERSION: tool_version();
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt = { 0 };
+    int status = 0;
+
+    tool_start("mminvert", &argc, &argv);
+    parse_options(&opt, argc, argv);
+    argc -= optind;
+    argv += optind;
+    if (argc == 0)
+        tool_usage_error("missing file operand");
+    if (opt.output && argc > 1)
+        tool_usage_error("-o takes one FILE, not %d", argc);
+
+    if (opt.output)
+        status = invert_into(&opt, argv[0]);
+    for (int i = 0; !opt.output && i < argc; i++)
+        status |= invert_in_place(&opt, argv[i]);
+    return tool_finish(status);
+}
