@@ -142,7 +142,9 @@ typedef struct mmio_view {
 } mmio_view;
 
 /* Maps [OFFSET, OFFSET+LENGTH) of F.  A zero length (an empty file) gives
- * a valid view of size 0.  Offsets need no alignment. */
+ * a valid view of size 0.  Offsets need no alignment.  Fails with
+ * MMIO_ENOTREG on what is not a regular file of known size (a pipe, a
+ * device, /proc) and with MMIO_EPASTEND on a range past the end. */
 int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
              enum mmio_map_mode mode, mmio_view *v, mmio_error *err);
 

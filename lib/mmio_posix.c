@@ -475,6 +475,39 @@ int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
 
 /* ---- Mappings ------------------------------------------------------------ */
 
+/* Whether F, a regular file of size 0, still has bytes to read (/proc). */
+static int has_unsized_content(mmio_file *f)
+{
+    char byte;
+    ssize_t n;
+
+    do
+        n = pread(f->fd, &byte, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
+/* Checks that [OFFSET, OFFSET+*LENGTH) lies in regular file F, resolving
+ * MMIO_TO_END: what has no size to map (a pipe, a device, /proc) is
+ * MMIO_ENOTREG, a range holding a byte past the end MMIO_EPASTEND. */
+static int map_extent(mmio_file *f, uint64_t offset, uint64_t *length,
+                      mmio_error *err)
+{
+    uint64_t size;
+
+    if (f->kind != MMIO_KIND_REGULAR)
+        return mmio_fail(err, "map", f->path, MMIO_ENOTREG);
+    if (mmio_size(f, &size, err) < 0)
+        return -1;
+    if (size == 0 && has_unsized_content(f))
+        return mmio_fail(err, "map", f->path, MMIO_ENOTREG);
+    if (*length == MMIO_TO_END)
+        *length = size > offset ? size - offset : 0;
+    if (*length > 0 && (offset > size || *length > size - offset))
+        return mmio_fail(err, "map", f->path, MMIO_EPASTEND);
+    return 0;
+}
+
 int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
              enum mmio_map_mode mode, mmio_view *v, mmio_error *err)
 {
@@ -486,12 +519,8 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     memset(v, 0, sizeof *v);
     v->file = f;
     v->mode = mode;
-    if (length == MMIO_TO_END) {
-        uint64_t size;
-        if (mmio_size(f, &size, err) < 0)
-            return -1;
-        length = size > offset ? size - offset : 0;
-    }
+    if (map_extent(f, offset, &length, err) < 0)
+        return -1;
     if (length == 0) { /* mmap refuses a zero length; an empty view is fine */
         v->data = empty;
         return 0;

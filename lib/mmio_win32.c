@@ -534,6 +534,25 @@ int mmio_close(mmio_file *f, mmio_error *err)
 
 /* ---- Mappings ------------------------------------------------------------ */
 
+/* Checks that [OFFSET, OFFSET+*LENGTH) lies in regular file F, resolving
+ * MMIO_TO_END: a pipe or a device is MMIO_ENOTREG, a range holding a byte
+ * past the end MMIO_EPASTEND. */
+static int map_extent(mmio_file *f, uint64_t offset, uint64_t *length,
+                      mmio_error *err)
+{
+    uint64_t size;
+
+    if (f->kind != MMIO_KIND_REGULAR)
+        return mmio_fail(err, "map", f->path, MMIO_ENOTREG);
+    if (mmio_size(f, &size, err) < 0)
+        return -1;
+    if (*length == MMIO_TO_END)
+        *length = size > offset ? size - offset : 0;
+    if (*length > 0 && (offset > size || *length > size - offset))
+        return mmio_fail(err, "map", f->path, MMIO_EPASTEND);
+    return 0;
+}
+
 int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
              enum mmio_map_mode mode, mmio_view *v, mmio_error *err)
 {
@@ -547,12 +566,8 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     memset(v, 0, sizeof *v);
     v->file = f;
     v->mode = mode;
-    if (length == MMIO_TO_END) {
-        uint64_t size;
-        if (mmio_size(f, &size, err) < 0)
-            return -1;
-        length = size > offset ? size - offset : 0;
-    }
+    if (map_extent(f, offset, &length, err) < 0)
+        return -1;
     if (length == 0) { /* CreateFileMapping refuses an empty file */
         v->data = empty;
         return 0;

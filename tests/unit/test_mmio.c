@@ -639,6 +639,119 @@ static void arena_grows_in_place(void)
     CHECK(a.base == NULL);
 }
 
+/* ---- hardening: ranges, non-files, shrinking, names (issue 6) ------------ */
+
+#ifdef _WIN32
+#include <windows.h>
+#define DEVICE_PATH "NUL"
+#define NO_TRANSLATION ERROR_NO_UNICODE_TRANSLATION
+#else
+#define DEVICE_PATH "/dev/zero"
+#define NO_TRANSLATION ENOENT /* POSIX names are bytes: no such file */
+#endif
+
+/* Standard input made a pipe holding TEXT, wrapped. */
+static mmio_file *pipe_on_stdin(const char *text)
+{
+#ifdef _WIN32
+    HANDLE r, w;
+    DWORD n;
+
+    if (!CreatePipe(&r, &w, NULL, 0)
+        || !WriteFile(w, text, (DWORD)strlen(text), &n, NULL)) {
+        printf("Bail out! pipe\n");
+        exit(1);
+    }
+    CloseHandle(w);
+    SetStdHandle(STD_INPUT_HANDLE, r);
+#else
+    stdin_from_pipe(text);
+#endif
+    return mmio_stdin(NULL);
+}
+
+static void map_past_end_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *f = open_written("short", "abcdef", 6, MMIO_RDONLY);
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_map(f, 0, 100000, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND && strcmp(err.op, "map") == 0);
+    err.code = 0;
+    CHECK(mmio_map(f, 3, 4, MMIO_MAP_PRIVATE, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND);
+    err.code = 0;
+    CHECK(mmio_map(f, 10, 1, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND);
+    CHECK(mmio_map(f, 3, 3, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(v.size == 3 && memcmp(v.data, "def", 3) == 0);
+    mmio_unmap(&v, NULL);
+    for (uint64_t at = 6; at <= 7; at++) { /* nothing left: an empty view */
+        CHECK(mmio_map(f, at, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
+        CHECK(v.size == 0);
+        mmio_unmap(&v, NULL);
+    }
+    mmio_close(f, NULL);
+}
+
+static void grown_file_maps_writable_to_its_new_end(void)
+{
+    const char *path = path_of("grown");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f = mmio_create(path, 0, &err);
+    unsigned char back[200001];
+
+    CHECK(f && mmio_resize(f, 200000, &err) == 0);
+    if (!f)
+        return;
+    CHECK(mmio_map(f, 199990, 10, MMIO_MAP_SHARED, &v, &err) == 0);
+    memcpy(v.data, "0123456789", 10);
+    mmio_unmap(&v, NULL);
+    CHECK(mmio_map(f, 199990, 11, MMIO_MAP_SHARED, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND);
+    mmio_close(f, NULL);
+    CHECK(read_file(path, back, sizeof back) == 200000);
+    CHECK(memcmp(back + 199990, "0123456789", 10) == 0);
+}
+
+static void map_of_what_is_not_a_file_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *in = pipe_on_stdin("piped");
+    mmio_file *dev = mmio_open(DEVICE_PATH, MMIO_RDONLY, &err);
+
+    CHECK(in && mmio_map(in, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    err.code = 0;
+    CHECK(dev && mmio_map(dev, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    err.code = 0;
+    CHECK(dev && mmio_map(dev, 0, 4096, MMIO_MAP_PRIVATE, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    mmio_close(in, NULL);
+    mmio_close(dev, NULL);
+}
+
+#ifdef POSIX_TESTS
+/* /proc says size 0 and has content: it is read, never mapped. */
+static void map_of_proc_file_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *f = mmio_open("/proc/self/status", MMIO_RDONLY, &err);
+
+    CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    mmio_close(f, NULL);
+}
+#endif
+
 #ifdef _WIN32
 #include <windows.h>
 
@@ -732,6 +845,14 @@ int main(void)
     RUN(copy_moves_file_content);
     RUN(arena_grows_in_place);
     RUN(threads_take_turns_through_sequences);
+    RUN(map_past_end_is_refused);
+    RUN(grown_file_maps_writable_to_its_new_end);
+    RUN(map_of_what_is_not_a_file_is_refused);
+#ifdef POSIX_TESTS
+    RUN(map_of_proc_file_is_refused);
+#else
+    unit_skip("map_of_proc_file_is_refused", "/proc is Linux's");
+#endif
 #ifdef POSIX_TESTS
     RUN(atomic_file_keeps_permission_bits);
     RUN(atomic_file_to_device_writes_through);
