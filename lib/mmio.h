@@ -85,7 +85,9 @@ mmio_file *mmio_stdout(mmio_error *err);
 mmio_file *mmio_create(const char *path, int flags, mmio_error *err);
 
 /* Sets the size of F to SIZE bytes, reserving the blocks of any growth so
- * that a full disk or a file-size limit fails here, not in a mapping. */
+ * that a full disk or a file-size limit fails here, not in a mapping.
+ * Shrinking while a view made through F is mapped fails with
+ * MMIO_EMAPPED and changes nothing. */
 int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err);
 
 /* Flushes F to stable storage; for an atomic file, renames it over its

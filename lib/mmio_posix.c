@@ -25,6 +25,7 @@ struct mmio_file {
     enum mmio_kind kind;
     dev_t dev;
     ino_t ino;
+    int views;           /* views mapped through this mmio_file */
     char *path;
     char *temp_path;     /* an atomic file's temporary, until committed */
     mode_t dest_mode;    /* permission bits the destination will get */
@@ -360,6 +361,9 @@ int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err)
         return mmio_fail(err, "resize", f->path, EFBIG);
     if (fstat(f->fd, &st) < 0)
         return mmio_fail(err, "resize", f->path, errno);
+    /* Pages past the new end would fault: Windows refuses too. */
+    if (f->views > 0 && (off_t)size < st.st_size)
+        return mmio_fail(err, "resize", f->path, MMIO_EMAPPED);
     if (ftruncate(f->fd, (off_t)size) < 0)
         return mmio_fail(err, "resize", f->path, errno);
 #ifdef HAVE_POSIX_FALLOCATE
@@ -541,6 +545,7 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     v->base_size = (size_t)(length + delta);
     v->data = (unsigned char *)base + delta;
     v->size = (size_t)length;
+    f->views++;
     return 0;
 }
 
@@ -548,6 +553,8 @@ int mmio_unmap(mmio_view *v, mmio_error *err)
 {
     int status = 0;
 
+    if (v->base && !v->owned_memory && v->file)
+        v->file->views--;
     if (v->base && munmap(v->base, v->base_size) < 0)
         status = mmio_fail(err, "unmap", v->file ? v->file->path : NULL, errno);
     memset(v, 0, sizeof *v);

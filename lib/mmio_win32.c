@@ -484,17 +484,20 @@ mmio_file *mmio_create(const char *path, int flags, mmio_error *err)
 int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err)
 {
     LARGE_INTEGER zero = { 0 }, here, to;
+    DWORD e = ERROR_SUCCESS;
 
     if (size > INT64_MAX)
         return mmio_fail(err, "resize", f->path, ERROR_FILE_TOO_LARGE);
     to.QuadPart = (LONGLONG)size;
-    /* SetEndOfFile allocates the clusters: a full disk fails here. */
-    if (!SetFilePointerEx(f->h, zero, &here, FILE_CURRENT)
-        || !SetFilePointerEx(f->h, to, NULL, FILE_BEGIN)
-        || !SetEndOfFile(f->h))
+    if (!SetFilePointerEx(f->h, zero, &here, FILE_CURRENT))
         return fail_last(err, "resize", f->path);
-    SetFilePointerEx(f->h, here, NULL, FILE_BEGIN);
-    return 0;
+    /* SetEndOfFile allocates the clusters: a full disk fails here. */
+    if (!SetFilePointerEx(f->h, to, NULL, FILE_BEGIN) || !SetEndOfFile(f->h))
+        e = GetLastError();
+    SetFilePointerEx(f->h, here, NULL, FILE_BEGIN); /* failed or not */
+    if (e == ERROR_USER_MAPPED_FILE) /* shrinking under a mapped view */
+        return mmio_fail(err, "resize", f->path, MMIO_EMAPPED);
+    return e == ERROR_SUCCESS ? 0 : mmio_fail(err, "resize", f->path, (int)e);
 }
 
 int mmio_commit(mmio_file *f, mmio_error *err)

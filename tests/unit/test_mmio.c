@@ -738,6 +738,61 @@ static void map_of_what_is_not_a_file_is_refused(void)
     mmio_close(dev, NULL);
 }
 
+/* A file of SIZE pattern bytes opened for reading and writing. */
+static mmio_file *open_pattern_rdwr(const char *name, size_t size)
+{
+    return mmio_open(pattern_file(name, size), MMIO_RDWR, NULL);
+}
+
+static void shrink_with_view_mapped_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    uint64_t size = 0;
+    unsigned char first;
+    size_t got;
+    mmio_file *f = open_pattern_rdwr("pinned", 3 * 65536);
+
+    CHECK(f && mmio_read(f, &first, 1, &got, &err) == 0 && got == 1);
+    if (!f)
+        return;
+    CHECK(mmio_map(f, 65536, 1000, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(mmio_resize(f, 1000, &err) == -1);
+    CHECK(err.code == MMIO_EMAPPED && strcmp(err.op, "resize") == 0);
+    CHECK(mmio_size(f, &size, &err) == 0 && size == 3 * 65536);
+    CHECK(mmio_tell(f) == 1);
+    CHECK(v.data[999] == pattern(65536 + 999));
+    CHECK(mmio_resize(f, 4 * 65536, &err) == 0); /* growing is allowed */
+    CHECK(mmio_resize(f, 4 * 65536, &err) == 0);
+    CHECK(mmio_resize(f, 4 * 65536 - 1, &err) == -1);
+    CHECK(mmio_unmap(&v, &err) == 0);
+    CHECK(mmio_resize(f, 1000, &err) == 0);
+    CHECK(mmio_size(f, &size, &err) == 0 && size == 1000);
+    mmio_close(f, NULL);
+}
+
+/* Only mappings pin a file: not an empty view, not a view read into memory. */
+static void only_mapped_views_pin_a_file(void)
+{
+    mmio_error err = { 0 };
+    mmio_view loaded, empty, v;
+    mmio_file *f = open_pattern_rdwr("unpinned", 0);
+
+    CHECK(f && mmio_load(f, MMIO_MAP_READ, &loaded, &err) == 0);
+    if (!f)
+        return;
+    CHECK(loaded.owned_memory);
+    CHECK(mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &empty, &err) == 0);
+    CHECK(mmio_resize(f, 10, &err) == 0);
+    CHECK(mmio_map(f, 0, 10, MMIO_MAP_SHARED, &v, &err) == 0);
+    mmio_unmap(&loaded, NULL);
+    mmio_unmap(&empty, NULL);
+    CHECK(mmio_resize(f, 0, &err) == -1 && err.code == MMIO_EMAPPED);
+    mmio_unmap(&v, NULL);
+    CHECK(mmio_resize(f, 0, &err) == 0);
+    mmio_close(f, NULL);
+}
+
 #ifdef POSIX_TESTS
 /* /proc says size 0 and has content: it is read, never mapped. */
 static void map_of_proc_file_is_refused(void)
@@ -848,6 +903,8 @@ int main(void)
     RUN(map_past_end_is_refused);
     RUN(grown_file_maps_writable_to_its_new_end);
     RUN(map_of_what_is_not_a_file_is_refused);
+    RUN(shrink_with_view_mapped_is_refused);
+    RUN(only_mapped_views_pin_a_file);
 #ifdef POSIX_TESTS
     RUN(map_of_proc_file_is_refused);
 #else
