@@ -59,23 +59,31 @@ void mmio_init(void)
     _setmode(2, _O_BINARY);
 }
 
+/* UTF-16 to UTF-8, or NULL with the last error set: a lone surrogate is
+ * ERROR_NO_UNICODE_TRANSLATION, never silently replaced. */
 static char *to_utf8(const wchar_t *w)
 {
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL,
+                                0, NULL, NULL);
     char *s = n > 0 ? malloc((size_t)n) : NULL;
 
+    if (n > 0 && !s)
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
     if (s)
-        WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+        WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, s, n, NULL,
+                            NULL);
     return s;
 }
 
+/* UTF-8 to UTF-16, or NULL: a byte that is not UTF-8 must not become
+ * U+FFFD and name another file. */
 static wchar_t *to_wide(const char *s)
 {
-    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
     wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
 
     if (w)
-        MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+        MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
     return w;
 }
 
@@ -84,17 +92,19 @@ int mmio_args(int *argc, char ***argv, mmio_error *err)
     int n;
     wchar_t **wide = CommandLineToArgvW(GetCommandLineW(), &n);
     char **args = wide ? calloc((size_t)n + 1, sizeof *args) : NULL;
-
+    DWORD code = ERROR_NOT_ENOUGH_MEMORY;
     int ok = args != NULL;
 
     for (int i = 0; ok && i < n; i++)
         ok = (args[i] = to_utf8(wide[i])) != NULL;
+    if (!ok && args)
+        code = GetLastError(); /* what to_utf8 met */
     LocalFree(wide);
     if (!ok) {
         for (int i = 0; args && i < n; i++)
             free(args[i]);
         free(args);
-        return mmio_fail(err, "arguments", NULL, ERROR_NOT_ENOUGH_MEMORY);
+        return mmio_fail(err, "arguments", NULL, (int)code);
     }
     *argc = n;
     *argv = args;
@@ -332,6 +342,10 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
                 return mmio_fail(err, "write", f->path, MMIO_EPIPE);
             return mmio_fail(err, "write", f->path, (int)e);
         }
+        /* Success with nothing written (a full PIPE_NOWAIT pipe) would
+         * loop forever. */
+        if (n == 0)
+            return mmio_fail(err, "write", f->path, ERROR_WRITE_FAULT);
         p += n;
         size -= n;
     }
@@ -508,7 +522,8 @@ int mmio_commit(mmio_file *f, mmio_error *err)
         return 0;
     /* The temporary was opened with FILE_SHARE_DELETE, so it can be renamed
      * while open; the caller has unmapped its views. */
-    if (!MoveFileExW(f->temp_path, f->dest_path, MOVEFILE_REPLACE_EXISTING))
+    if (!MoveFileExW(f->temp_path, f->dest_path,
+                     MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
         return fail_last(err, "rename", f->path);
     register_temp(f->temp_path, 0);
     free(f->temp_path);
@@ -565,6 +580,7 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     uint64_t aligned, delta;
     HANDLE mapping;
     void *base;
+    DWORD e;
 
     memset(v, 0, sizeof *v);
     v->file = f;
@@ -585,12 +601,12 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
         return fail_last(err, "map", f->path);
     base = MapViewOfFile(mapping, access[mode], HIGH(aligned), LOW(aligned),
                          (SIZE_T)(length + delta));
+    e = base ? ERROR_SUCCESS : GetLastError(); /* before CloseHandle */
     /* The view keeps the mapping object alive. */
     CloseHandle(mapping);
     if (!base)
         return mmio_fail(err, "map", f->path,
-                         GetLastError() == ERROR_NOT_ENOUGH_MEMORY
-                         ? MMIO_ETOOBIG : (int)GetLastError());
+                         e == ERROR_NOT_ENOUGH_MEMORY ? MMIO_ETOOBIG : (int)e);
     v->base = base;
     v->base_size = (size_t)(length + delta);
     v->data = (unsigned char *)base + delta;

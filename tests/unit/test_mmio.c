@@ -793,6 +793,98 @@ static void only_mapped_views_pin_a_file(void)
     mmio_close(f, NULL);
 }
 
+/* A name with a byte that is not UTF-8 names no file, least of all the
+ * one whose name has U+FFFD (EF BF BD) there instead. */
+static void invalid_utf8_name_is_refused(void)
+{
+    const char *replaced = path_of("name-\xef\xbf\xbd");
+    mmio_error err = { 0 };
+    mmio_file *f = mmio_create(replaced, 0, &err);
+
+    CHECK(f && mmio_write(f, "x", 1, &err) == 0);
+    mmio_close(f, NULL);
+    CHECK(mmio_open(path_of("name-\xff"), MMIO_RDONLY, &err) == NULL);
+    CHECK(err.code == NO_TRANSLATION);
+#ifdef _WIN32
+    err.code = 0;
+    CHECK(mmio_create(path_of("made-\xff"), 0, &err) == NULL);
+    CHECK(err.code == ERROR_NO_UNICODE_TRANSLATION);
+    CHECK(mmio_open(path_of("made-\xef\xbf\xbd"), MMIO_RDONLY, NULL) == NULL);
+    CHECK(mmio_create(path_of("made-\xff"), MMIO_ATOMIC, &err) == NULL);
+    CHECK(err.code == ERROR_NO_UNICODE_TRANSLATION);
+    {
+        wchar_t wide[128];
+        swprintf(wide, 128, L"%hs/name-\xfffd", scratch);
+        DeleteFileW(wide); /* remove() takes the ANSI code page */
+    }
+#endif
+}
+
+#ifdef _WIN32
+/* Runs this program with ARGS (UTF-16) after it; returns its exit code. */
+static DWORD run_self(const wchar_t *args)
+{
+    wchar_t exe[MAX_PATH], line[2 * MAX_PATH];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    DWORD code = 999;
+
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    swprintf(line, 2 * MAX_PATH, L"\"%ls\" %ls", exe, args);
+    fflush(stdout);
+    if (!CreateProcessW(exe, line, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+        return code;
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+    return code;
+}
+
+/* The child's half: a lone surrogate has no UTF-8. */
+static int child_args(int argc, char **argv)
+{
+    mmio_error err = { 0 };
+
+    if (mmio_args(&argc, &argv, &err) == 0)
+        return 1;
+    return err.code == ERROR_NO_UNICODE_TRANSLATION ? 0 : 2;
+}
+
+static void argument_without_utf8_is_refused(void)
+{
+    CHECK(run_self(L"--child args \xd800") == 0);
+    CHECK(run_self(L"--child args \xd83d\xde00") == 1); /* a valid pair */
+}
+
+/* A byte-mode pipe that does not wait: a write to it when full succeeds
+ * having written nothing. */
+static void write_that_moves_nothing_fails(void)
+{
+    wchar_t name[64];
+    HANDLE server, client, saved = GetStdHandle(STD_OUTPUT_HANDLE);
+    mmio_error err = { 0 };
+    mmio_file *out;
+    static char big[1 << 20];
+
+    swprintf(name, 64, L"\\\\.\\pipe\\test_mmio.%lu", GetCurrentProcessId());
+    server = CreateNamedPipeW(name, PIPE_ACCESS_OUTBOUND,
+                              PIPE_TYPE_BYTE | PIPE_NOWAIT, 1, 4096, 4096, 0, NULL);
+    client = CreateFileW(name, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+    CHECK(server != INVALID_HANDLE_VALUE && client != INVALID_HANDLE_VALUE);
+    SetStdHandle(STD_OUTPUT_HANDLE, server);
+    out = mmio_stdout(&err);
+    SetStdHandle(STD_OUTPUT_HANDLE, saved);
+    CHECK(out && mmio_write(out, big, sizeof big, &err) == -1);
+    CHECK(err.code == ERROR_WRITE_FAULT && strcmp(err.op, "write") == 0);
+    mmio_close(out, NULL);
+    CloseHandle(client);
+    CloseHandle(server);
+}
+#endif
+
 #ifdef POSIX_TESTS
 /* /proc says size 0 and has content: it is read, never mapped. */
 static void map_of_proc_file_is_refused(void)
@@ -880,8 +972,23 @@ static void threads_take_turns_through_sequences(void)
     CHECK(mmio_cpu_count() >= 1);
 }
 
-int main(void)
+#ifdef _WIN32
+/* What this program does when run by run_self. */
+static int run_child(int argc, char **argv)
 {
+    if (strcmp(argv[2], "args") == 0)
+        return child_args(argc, argv);
+    return 99;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+#ifdef _WIN32
+    if (argc > 2 && strcmp(argv[1], "--child") == 0)
+        return run_child(argc, argv);
+#endif
+    (void)argc, (void)argv;
     mmio_init(); /* binary standard output: TAP lines end in "\n" alone */
     snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
     make_dir(scratch);
@@ -905,6 +1012,14 @@ int main(void)
     RUN(map_of_what_is_not_a_file_is_refused);
     RUN(shrink_with_view_mapped_is_refused);
     RUN(only_mapped_views_pin_a_file);
+    RUN(invalid_utf8_name_is_refused);
+#ifdef _WIN32
+    RUN(argument_without_utf8_is_refused);
+    RUN(write_that_moves_nothing_fails);
+#else
+    unit_skip("argument_without_utf8_is_refused", "POSIX arguments are bytes");
+    unit_skip("write_that_moves_nothing_fails", "needs a PIPE_NOWAIT pipe");
+#endif
 #ifdef POSIX_TESTS
     RUN(map_of_proc_file_is_refused);
 #else
