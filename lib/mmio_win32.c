@@ -550,6 +550,71 @@ int mmio_close(mmio_file *f, mmio_error *err)
     return status;
 }
 
+/* ---- Views the fault guard knows ------------------------------------- */
+
+/* A fault is the file's only at an address inside a view that mmio_map
+ * made, so mmio_map and mmio_unmap keep the views in a list. */
+struct span {
+    uintptr_t start, end;
+    int writable;
+};
+
+static SRWLOCK span_lock = SRWLOCK_INIT;
+static volatile DWORD span_writer; /* the thread changing the list, if any */
+static struct span *spans;
+static size_t span_count, span_room;
+
+static int add_span(void *base, size_t size, int writable)
+{
+    int ok = 1;
+
+    AcquireSRWLockExclusive(&span_lock);
+    span_writer = GetCurrentThreadId();
+    if (span_count == span_room) {
+        size_t room = span_room ? 2 * span_room : 16;
+        struct span *grown = realloc(spans, room * sizeof *grown);
+        ok = grown != NULL;
+        if (ok) {
+            spans = grown;
+            span_room = room;
+        }
+    }
+    if (ok)
+        spans[span_count++] = (struct span){ (uintptr_t)base,
+                                             (uintptr_t)base + size, writable };
+    span_writer = 0;
+    ReleaseSRWLockExclusive(&span_lock);
+    return ok ? 0 : -1;
+}
+
+static void remove_span(void *base)
+{
+    AcquireSRWLockExclusive(&span_lock);
+    span_writer = GetCurrentThreadId();
+    for (size_t i = 0; i < span_count; i++)
+        if (spans[i].start == (uintptr_t)base) {
+            spans[i] = spans[--span_count];
+            break;
+        }
+    span_writer = 0;
+    ReleaseSRWLockExclusive(&span_lock);
+}
+
+/* Whether ADDRESS lies in a view, and a WRITE in a writable one. */
+static int in_span(uintptr_t address, int write)
+{
+    int found = 0;
+
+    if (span_writer == GetCurrentThreadId()) /* it faulted holding the lock */
+        return 0;
+    AcquireSRWLockShared(&span_lock);
+    for (size_t i = 0; i < span_count && !found; i++)
+        found = address >= spans[i].start && address < spans[i].end
+                && (!write || spans[i].writable);
+    ReleaseSRWLockShared(&span_lock);
+    return found;
+}
+
 /* ---- Mappings ------------------------------------------------------------ */
 
 /* Checks that [OFFSET, OFFSET+*LENGTH) lies in regular file F, resolving
@@ -607,6 +672,10 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     if (!base)
         return mmio_fail(err, "map", f->path,
                          e == ERROR_NOT_ENOUGH_MEMORY ? MMIO_ETOOBIG : (int)e);
+    if (add_span(base, (size_t)(length + delta), mode != MMIO_MAP_READ) < 0) {
+        UnmapViewOfFile(base);
+        return mmio_fail(err, "map", f->path, ERROR_NOT_ENOUGH_MEMORY);
+    }
     v->base = base;
     v->base_size = (size_t)(length + delta);
     v->data = (unsigned char *)base + delta;
@@ -621,8 +690,10 @@ int mmio_unmap(mmio_view *v, mmio_error *err)
 
     if (v->base && v->owned_memory) {
         mmio_os_release(v->base, v->base_size);
-    } else if (v->base && !UnmapViewOfFile(v->base)) {
-        status = fail_last(err, "unmap", path);
+    } else if (v->base) {
+        remove_span(v->base);
+        if (!UnmapViewOfFile(v->base))
+            status = fail_last(err, "unmap", path);
     }
     memset(v, 0, sizeof *v);
     return status;
@@ -655,19 +726,45 @@ void mmio_advise(mmio_view *v, enum mmio_hint hint)
 /* ---- Fault guard --------------------------------------------------------- */
 
 /* A vectored handler cannot longjmp itself (mingw has no __try/__except):
- * it sends the faulting thread to guard_landing, which does. */
-static _Thread_local void *guard_target[5]; /* __builtin_setjmp's buffer */
-static _Thread_local int guard_active;
+ * it sends the faulting thread to guard_landing, which does.  Each thread
+ * finds its innermost guard through a TLS slot: _Thread_local is emulated
+ * by mingw and may allocate, which a fault handler must not. */
+struct guard_frame {
+    void *target[5]; /* __builtin_setjmp's buffer */
+    struct guard_frame *outer;
+};
+
+static DWORD guard_slot = TLS_OUT_OF_INDEXES;
 
 static void guard_landing(void)
 {
-    __builtin_longjmp(guard_target, 1);
+    struct guard_frame *frame = TlsGetValue(guard_slot);
+
+    __builtin_longjmp(frame->target, 1);
+}
+
+/* Whether R is a page of a view that cannot be read in: an in-page error
+ * (Windows) or, where the file was truncated behind the system's back
+ * (Wine, from Linux), an access violation, either inside a view. */
+static int is_shrunk_page(const EXCEPTION_RECORD *r)
+{
+    if (r->ExceptionCode != EXCEPTION_IN_PAGE_ERROR
+        && r->ExceptionCode != EXCEPTION_ACCESS_VIOLATION)
+        return 0;
+    /* [0] is 0 for a read, 1 for a write, 8 for an execution. */
+    if (r->NumberParameters < 2 || r->ExceptionInformation[0] > 1)
+        return 0;
+    return in_span(r->ExceptionInformation[1], r->ExceptionInformation[0] == 1);
 }
 
 static LONG CALLBACK on_exception(EXCEPTION_POINTERS *info)
 {
-    if (info->ExceptionRecord->ExceptionCode != EXCEPTION_IN_PAGE_ERROR
-        || !guard_active)
+    DWORD saved = GetLastError(); /* TlsGetValue clears it */
+    int ours = TlsGetValue(guard_slot) != NULL
+               && is_shrunk_page(info->ExceptionRecord);
+
+    SetLastError(saved);
+    if (!ours)
         return EXCEPTION_CONTINUE_SEARCH;
 #ifdef _WIN64
     info->ContextRecord->Rip = (DWORD64)(uintptr_t)guard_landing;
@@ -679,24 +776,31 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *info)
     return EXCEPTION_CONTINUE_EXECUTION;
 }
 
+static BOOL CALLBACK setup_guard(INIT_ONCE *once, void *param, void **context)
+{
+    (void)once, (void)param, (void)context;
+    guard_slot = TlsAlloc();
+    return guard_slot != TLS_OUT_OF_INDEXES
+           && AddVectoredExceptionHandler(1, on_exception) != NULL;
+}
+
 int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
 {
-    static volatile LONG installed;
-    void *outer[5];
-    int outer_active = guard_active, result;
+    static INIT_ONCE guard_once = INIT_ONCE_STATIC_INIT;
+    struct guard_frame frame;
+    int result;
 
-    if (InterlockedExchange(&installed, 1) == 0)
-        AddVectoredExceptionHandler(1, on_exception);
-    memcpy(outer, guard_target, sizeof outer);
-    if (__builtin_setjmp(guard_target)) {
-        memcpy(guard_target, outer, sizeof outer);
-        guard_active = outer_active;
+    /* Once, and before any thread runs under a guard. */
+    if (!InitOnceExecuteOnce(&guard_once, setup_guard, NULL, NULL))
+        return fn(ctx); /* no handler: as unguarded as before */
+    frame.outer = TlsGetValue(guard_slot);
+    if (__builtin_setjmp(frame.target)) {
+        TlsSetValue(guard_slot, frame.outer);
         return mmio_fail(err, "read", NULL, MMIO_ESHRUNK);
     }
-    guard_active = 1;
+    TlsSetValue(guard_slot, &frame);
     result = fn(ctx);
-    memcpy(guard_target, outer, sizeof outer);
-    guard_active = outer_active;
+    TlsSetValue(guard_slot, frame.outer);
     return result;
 }
 
