@@ -1057,6 +1057,28 @@ static void map_of_proc_file_is_refused(void)
     CHECK(err.code == MMIO_ENOTREG);
     mmio_close(f, NULL);
 }
+/* Mapping past the end is refused now: a walk whose file shrank between
+ * two windows must say so, not end quietly where the file now ends. */
+static void walk_reports_file_shrunk_between_windows(void)
+{
+    size_t window = mmio_map_granularity();
+    const char *path = pattern_file("shrunk-walk", 3 * window + 123);
+    const unsigned char *data;
+    mmio_error err = { 0 };
+    mmio_walk w;
+    size_t size;
+    mmio_file *f = mmio_open(path, MMIO_RDONLY, &err);
+
+    CHECK(f && mmio_walk_start(&w, f, window, &err) == 0);
+    if (!f)
+        return;
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 1 && size == window);
+    CHECK(truncate(path, (off_t)(window + window / 2)) == 0);
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == -1);
+    CHECK(err.code == MMIO_ESHRUNK && err.path == mmio_path(f));
+    mmio_walk_finish(&w);
+    mmio_close(f, NULL);
+}
 #endif
 
 #ifdef _WIN32
@@ -1200,8 +1222,11 @@ int main(int argc, char **argv)
 #endif
 #ifdef POSIX_TESTS
     RUN(map_of_proc_file_is_refused);
+    RUN(walk_reports_file_shrunk_between_windows);
 #else
     unit_skip("map_of_proc_file_is_refused", "/proc is Linux's");
+    unit_skip("walk_reports_file_shrunk_between_windows",
+              "Windows refuses to truncate a mapped file");
 #endif
 #ifdef POSIX_TESTS
     RUN(atomic_file_keeps_permission_bits);
