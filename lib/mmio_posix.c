@@ -479,16 +479,18 @@ int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
 
 /* ---- Mappings ------------------------------------------------------------ */
 
-/* Whether F, a regular file of size 0, still has bytes to read (/proc). */
+/* Whether F, a regular file of size 0, still has bytes to read (/proc)
+ * and still says size 0 (an empty file may just have been written). */
 static int has_unsized_content(mmio_file *f)
 {
     char byte;
     ssize_t n;
+    uint64_t size;
 
     do
         n = pread(f->fd, &byte, 1, 0);
     while (n < 0 && errno == EINTR);
-    return n > 0;
+    return n > 0 && mmio_size(f, &size, NULL) == 0 && size == 0;
 }
 
 /* Checks that [OFFSET, OFFSET+*LENGTH) lies in regular file F, resolving
