@@ -831,7 +831,8 @@ static DWORD run_self(const wchar_t *args)
     DWORD code = 999;
 
     SECURITY_ATTRIBUTES inherit = { sizeof inherit, NULL, TRUE };
-    HANDLE nul = CreateFileW(L"NUL", GENERIC_WRITE, 0, &inherit, OPEN_EXISTING, 0, NULL);
+    HANDLE nul = CreateFileW(L"NUL", GENERIC_WRITE, 0, &inherit,
+                             OPEN_EXISTING, 0, NULL);
 
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
@@ -839,7 +840,8 @@ static DWORD run_self(const wchar_t *args)
     si.dwFlags = STARTF_USESTDHANDLES;
     si.hStdInput = si.hStdOutput = si.hStdError = nul;
     GetModuleFileNameW(NULL, exe, MAX_PATH);
-    swprintf(line, 2 * MAX_PATH, L"\"%ls\" --child %hs %ls", exe, scratch, args);
+    swprintf(line, 2 * MAX_PATH, L"\"%ls\" --child %hs %ls", exe, scratch,
+             args);
     fflush(stdout);
     if (!CreateProcessW(exe, line, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
         CloseHandle(nul);
@@ -881,7 +883,8 @@ static void write_that_moves_nothing_fails(void)
 
     swprintf(name, 64, L"\\\\.\\pipe\\test_mmio.%lu", GetCurrentProcessId());
     server = CreateNamedPipeW(name, PIPE_ACCESS_OUTBOUND,
-                              PIPE_TYPE_BYTE | PIPE_NOWAIT, 1, 4096, 4096, 0, NULL);
+                              PIPE_TYPE_BYTE | PIPE_NOWAIT, 1, 4096, 4096,
+                              0, NULL);
     client = CreateFileW(name, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
     CHECK(server != INVALID_HANDLE_VALUE && client != INVALID_HANDLE_VALUE);
     SetStdHandle(STD_OUTPUT_HANDLE, server);
