@@ -85,7 +85,9 @@ mmio_file *mmio_stdout(mmio_error *err);
 mmio_file *mmio_create(const char *path, int flags, mmio_error *err);
 
 /* Sets the size of F to SIZE bytes, reserving the blocks of any growth so
- * that a full disk or a file-size limit fails here, not in a mapping. */
+ * that a full disk or a file-size limit fails here, not in a mapping.
+ * Shrinking while a view made through F is mapped fails with
+ * MMIO_EMAPPED and changes nothing. */
 int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err);
 
 /* Flushes F to stable storage; for an atomic file, renames it over its
@@ -142,7 +144,9 @@ typedef struct mmio_view {
 } mmio_view;
 
 /* Maps [OFFSET, OFFSET+LENGTH) of F.  A zero length (an empty file) gives
- * a valid view of size 0.  Offsets need no alignment. */
+ * a valid view of size 0.  Offsets need no alignment.  Fails with
+ * MMIO_ENOTREG on what is not a regular file of known size (a pipe, a
+ * device, /proc) and with MMIO_EPASTEND on a range past the end. */
 int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
              enum mmio_map_mode mode, mmio_view *v, mmio_error *err);
 

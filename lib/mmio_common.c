@@ -105,6 +105,7 @@ int mmio_walk_next(mmio_walk *w, const unsigned char **data, size_t *size,
                    mmio_error *err)
 {
     uint64_t length;
+    mmio_error map_err;
 
     if (w->streaming)
         return walk_next_read(w, data, size, err);
@@ -120,8 +121,15 @@ int mmio_walk_next(mmio_walk *w, const unsigned char **data, size_t *size,
     length = w->end - w->offset;
     if (length > w->window)
         length = w->window;
-    if (mmio_map(w->file, w->offset, length, MMIO_MAP_READ, &w->view, err) < 0)
+    if (mmio_map(w->file, w->offset, length, MMIO_MAP_READ, &w->view,
+                 &map_err) < 0) {
+        /* Past the end: the file shrank since its size was read. */
+        if (map_err.code == MMIO_EPASTEND)
+            return mmio_fail(err, "read", mmio_path(w->file), MMIO_ESHRUNK);
+        if (err)
+            *err = map_err;
         return walk_switch_to_reads(w, data, size, err);
+    }
     mmio_advise(&w->view, MMIO_SEQUENTIAL);
     w->offset += length;
     *data = w->view.data;

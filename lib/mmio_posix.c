@@ -26,6 +26,7 @@ struct mmio_file {
     enum mmio_kind kind;
     dev_t dev;
     ino_t ino;
+    int views;           /* views mapped through this mmio_file */
     char *path;
     char *temp_path;     /* an atomic file's temporary, until committed */
     mode_t dest_mode;    /* permission bits the destination will get */
@@ -361,6 +362,9 @@ int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err)
         return mmio_fail(err, "resize", f->path, EFBIG);
     if (fstat(f->fd, &st) < 0)
         return mmio_fail(err, "resize", f->path, errno);
+    /* Pages past the new end would fault: Windows refuses too. */
+    if (f->views > 0 && (off_t)size < st.st_size)
+        return mmio_fail(err, "resize", f->path, MMIO_EMAPPED);
     if (ftruncate(f->fd, (off_t)size) < 0)
         return mmio_fail(err, "resize", f->path, errno);
 #ifdef HAVE_POSIX_FALLOCATE
@@ -490,6 +494,41 @@ static void view_forget(const void *base)
     }
 }
 
+/* Whether F, a regular file of size 0, still has bytes to read (/proc)
+ * and still says size 0 (an empty file may just have been written). */
+static int has_unsized_content(mmio_file *f)
+{
+    char byte;
+    ssize_t n;
+    uint64_t size;
+
+    do
+        n = pread(f->fd, &byte, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n > 0 && mmio_size(f, &size, NULL) == 0 && size == 0;
+}
+
+/* Checks that [OFFSET, OFFSET+*LENGTH) lies in regular file F, resolving
+ * MMIO_TO_END: what has no size to map (a pipe, a device, /proc) is
+ * MMIO_ENOTREG, a range holding a byte past the end MMIO_EPASTEND. */
+static int map_extent(mmio_file *f, uint64_t offset, uint64_t *length,
+                      mmio_error *err)
+{
+    uint64_t size;
+
+    if (f->kind != MMIO_KIND_REGULAR)
+        return mmio_fail(err, "map", f->path, MMIO_ENOTREG);
+    if (mmio_size(f, &size, err) < 0)
+        return -1;
+    if (size == 0 && has_unsized_content(f))
+        return mmio_fail(err, "map", f->path, MMIO_ENOTREG);
+    if (*length == MMIO_TO_END)
+        *length = size > offset ? size - offset : 0;
+    if (*length > 0 && (offset > size || *length > size - offset))
+        return mmio_fail(err, "map", f->path, MMIO_EPASTEND);
+    return 0;
+}
+
 int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
              enum mmio_map_mode mode, mmio_view *v, mmio_error *err)
 {
@@ -501,12 +540,8 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     memset(v, 0, sizeof *v);
     v->file = f;
     v->mode = mode;
-    if (length == MMIO_TO_END) {
-        uint64_t size;
-        if (mmio_size(f, &size, err) < 0)
-            return -1;
-        length = size > offset ? size - offset : 0;
-    }
+    if (map_extent(f, offset, &length, err) < 0)
+        return -1;
     if (length == 0) { /* mmap refuses a zero length; an empty view is fine */
         v->data = empty;
         return 0;
@@ -528,6 +563,7 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     v->base_size = (size_t)(length + delta);
     v->data = (unsigned char *)base + delta;
     v->size = (size_t)length;
+    f->views++;
     return 0;
 }
 
@@ -535,8 +571,11 @@ int mmio_unmap(mmio_view *v, mmio_error *err)
 {
     int status = 0;
 
-    if (v->base && !v->owned_memory)
+    if (v->base && !v->owned_memory) {
         view_forget(v->base);
+        if (v->file)
+            v->file->views--;
+    }
     if (v->base && munmap(v->base, v->base_size) < 0)
         status = mmio_fail(err, "unmap", v->file ? v->file->path : NULL, errno);
     memset(v, 0, sizeof *v);

@@ -59,23 +59,31 @@ void mmio_init(void)
     _setmode(2, _O_BINARY);
 }
 
+/* UTF-16 to UTF-8, or NULL with the last error set: a lone surrogate is
+ * ERROR_NO_UNICODE_TRANSLATION, never silently replaced. */
 static char *to_utf8(const wchar_t *w)
 {
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL,
+                                0, NULL, NULL);
     char *s = n > 0 ? malloc((size_t)n) : NULL;
 
+    if (n > 0 && !s)
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
     if (s)
-        WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+        WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, s, n, NULL,
+                            NULL);
     return s;
 }
 
+/* UTF-8 to UTF-16, or NULL: a byte that is not UTF-8 must not become
+ * U+FFFD and name another file. */
 static wchar_t *to_wide(const char *s)
 {
-    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
     wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
 
     if (w)
-        MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+        MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
     return w;
 }
 
@@ -84,17 +92,19 @@ int mmio_args(int *argc, char ***argv, mmio_error *err)
     int n;
     wchar_t **wide = CommandLineToArgvW(GetCommandLineW(), &n);
     char **args = wide ? calloc((size_t)n + 1, sizeof *args) : NULL;
-
+    DWORD code = ERROR_NOT_ENOUGH_MEMORY;
     int ok = args != NULL;
 
     for (int i = 0; ok && i < n; i++)
         ok = (args[i] = to_utf8(wide[i])) != NULL;
+    if (!ok && args)
+        code = GetLastError(); /* what to_utf8 met */
     LocalFree(wide);
     if (!ok) {
         for (int i = 0; args && i < n; i++)
             free(args[i]);
         free(args);
-        return mmio_fail(err, "arguments", NULL, ERROR_NOT_ENOUGH_MEMORY);
+        return mmio_fail(err, "arguments", NULL, (int)code);
     }
     *argc = n;
     *argv = args;
@@ -332,6 +342,10 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
                 return mmio_fail(err, "write", f->path, MMIO_EPIPE);
             return mmio_fail(err, "write", f->path, (int)e);
         }
+        /* Success with nothing written (a full PIPE_NOWAIT pipe) would
+         * loop forever. */
+        if (n == 0)
+            return mmio_fail(err, "write", f->path, ERROR_WRITE_FAULT);
         p += n;
         size -= n;
     }
@@ -484,17 +498,20 @@ mmio_file *mmio_create(const char *path, int flags, mmio_error *err)
 int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err)
 {
     LARGE_INTEGER zero = { 0 }, here, to;
+    DWORD e = ERROR_SUCCESS;
 
     if (size > INT64_MAX)
         return mmio_fail(err, "resize", f->path, ERROR_FILE_TOO_LARGE);
     to.QuadPart = (LONGLONG)size;
-    /* SetEndOfFile allocates the clusters: a full disk fails here. */
-    if (!SetFilePointerEx(f->h, zero, &here, FILE_CURRENT)
-        || !SetFilePointerEx(f->h, to, NULL, FILE_BEGIN)
-        || !SetEndOfFile(f->h))
+    if (!SetFilePointerEx(f->h, zero, &here, FILE_CURRENT))
         return fail_last(err, "resize", f->path);
-    SetFilePointerEx(f->h, here, NULL, FILE_BEGIN);
-    return 0;
+    /* SetEndOfFile allocates the clusters: a full disk fails here. */
+    if (!SetFilePointerEx(f->h, to, NULL, FILE_BEGIN) || !SetEndOfFile(f->h))
+        e = GetLastError();
+    SetFilePointerEx(f->h, here, NULL, FILE_BEGIN); /* failed or not */
+    if (e == ERROR_USER_MAPPED_FILE) /* shrinking under a mapped view */
+        return mmio_fail(err, "resize", f->path, MMIO_EMAPPED);
+    return e == ERROR_SUCCESS ? 0 : mmio_fail(err, "resize", f->path, (int)e);
 }
 
 int mmio_commit(mmio_file *f, mmio_error *err)
@@ -505,7 +522,8 @@ int mmio_commit(mmio_file *f, mmio_error *err)
         return 0;
     /* The temporary was opened with FILE_SHARE_DELETE, so it can be renamed
      * while open; the caller has unmapped its views. */
-    if (!MoveFileExW(f->temp_path, f->dest_path, MOVEFILE_REPLACE_EXISTING))
+    if (!MoveFileExW(f->temp_path, f->dest_path,
+                     MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
         return fail_last(err, "rename", f->path);
     register_temp(f->temp_path, 0);
     free(f->temp_path);
@@ -532,7 +550,91 @@ int mmio_close(mmio_file *f, mmio_error *err)
     return status;
 }
 
+/* ---- Views the fault guard knows ------------------------------------- */
+
+/* A fault is the file's only at an address inside a view that mmio_map
+ * made, so mmio_map and mmio_unmap keep the views in a list. */
+struct span {
+    uintptr_t start, end;
+    int writable;
+};
+
+static SRWLOCK span_lock = SRWLOCK_INIT;
+static volatile DWORD span_writer; /* the thread changing the list, if any */
+static struct span *spans;
+static size_t span_count, span_room;
+
+static int add_span(void *base, size_t size, int writable)
+{
+    int ok = 1;
+
+    AcquireSRWLockExclusive(&span_lock);
+    span_writer = GetCurrentThreadId();
+    if (span_count == span_room) {
+        size_t room = span_room ? 2 * span_room : 16;
+        struct span *grown = realloc(spans, room * sizeof *grown);
+        ok = grown != NULL;
+        if (ok) {
+            spans = grown;
+            span_room = room;
+        }
+    }
+    if (ok)
+        spans[span_count++] = (struct span){ (uintptr_t)base,
+                                             (uintptr_t)base + size, writable };
+    span_writer = 0;
+    ReleaseSRWLockExclusive(&span_lock);
+    return ok ? 0 : -1;
+}
+
+static void remove_span(void *base)
+{
+    AcquireSRWLockExclusive(&span_lock);
+    span_writer = GetCurrentThreadId();
+    for (size_t i = 0; i < span_count; i++)
+        if (spans[i].start == (uintptr_t)base) {
+            spans[i] = spans[--span_count];
+            break;
+        }
+    span_writer = 0;
+    ReleaseSRWLockExclusive(&span_lock);
+}
+
+/* Whether ADDRESS lies in a view, and a WRITE in a writable one. */
+static int in_span(uintptr_t address, int write)
+{
+    int found = 0;
+
+    if (span_writer == GetCurrentThreadId()) /* it faulted holding the lock */
+        return 0;
+    AcquireSRWLockShared(&span_lock);
+    for (size_t i = 0; i < span_count && !found; i++)
+        found = address >= spans[i].start && address < spans[i].end
+                && (!write || spans[i].writable);
+    ReleaseSRWLockShared(&span_lock);
+    return found;
+}
+
 /* ---- Mappings ------------------------------------------------------------ */
+
+/* Checks that [OFFSET, OFFSET+*LENGTH) lies in regular file F, resolving
+ * MMIO_TO_END: a pipe or a device is MMIO_ENOTREG, a range holding a byte
+ * past the end MMIO_EPASTEND. */
+static int map_extent(mmio_file *f, uint64_t offset, uint64_t *length,
+                      mmio_error *err)
+{
+    uint64_t size;
+
+    if (f->kind != MMIO_KIND_REGULAR)
+        return mmio_fail(err, "map", f->path, MMIO_ENOTREG);
+    if (mmio_size(f, &size, err) < 0)
+        return -1;
+    if (*length == MMIO_TO_END)
+        *length = size > offset ? size - offset : 0;
+    if (*length > 0 && (offset > size || *length > size - offset))
+        return mmio_fail(err, "map", f->path, MMIO_EPASTEND);
+    return 0;
+}
 
 int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
              enum mmio_map_mode mode, mmio_view *v, mmio_error *err)
@@ -543,16 +645,13 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     uint64_t aligned, delta;
     HANDLE mapping;
     void *base;
+    DWORD e;
 
     memset(v, 0, sizeof *v);
     v->file = f;
     v->mode = mode;
-    if (length == MMIO_TO_END) {
-        uint64_t size;
-        if (mmio_size(f, &size, err) < 0)
-            return -1;
-        length = size > offset ? size - offset : 0;
-    }
+    if (map_extent(f, offset, &length, err) < 0)
+        return -1;
     if (length == 0) { /* CreateFileMapping refuses an empty file */
         v->data = empty;
         return 0;
@@ -567,12 +666,16 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
         return fail_last(err, "map", f->path);
     base = MapViewOfFile(mapping, access[mode], HIGH(aligned), LOW(aligned),
                          (SIZE_T)(length + delta));
+    e = base ? ERROR_SUCCESS : GetLastError(); /* before CloseHandle */
     /* The view keeps the mapping object alive. */
     CloseHandle(mapping);
     if (!base)
         return mmio_fail(err, "map", f->path,
-                         GetLastError() == ERROR_NOT_ENOUGH_MEMORY
-                         ? MMIO_ETOOBIG : (int)GetLastError());
+                         e == ERROR_NOT_ENOUGH_MEMORY ? MMIO_ETOOBIG : (int)e);
+    if (add_span(base, (size_t)(length + delta), mode != MMIO_MAP_READ) < 0) {
+        UnmapViewOfFile(base);
+        return mmio_fail(err, "map", f->path, ERROR_NOT_ENOUGH_MEMORY);
+    }
     v->base = base;
     v->base_size = (size_t)(length + delta);
     v->data = (unsigned char *)base + delta;
@@ -587,8 +690,10 @@ int mmio_unmap(mmio_view *v, mmio_error *err)
 
     if (v->base && v->owned_memory) {
         mmio_os_release(v->base, v->base_size);
-    } else if (v->base && !UnmapViewOfFile(v->base)) {
-        status = fail_last(err, "unmap", path);
+    } else if (v->base) {
+        remove_span(v->base);
+        if (!UnmapViewOfFile(v->base))
+            status = fail_last(err, "unmap", path);
     }
     memset(v, 0, sizeof *v);
     return status;
@@ -621,19 +726,45 @@ void mmio_advise(mmio_view *v, enum mmio_hint hint)
 /* ---- Fault guard --------------------------------------------------------- */
 
 /* A vectored handler cannot longjmp itself (mingw has no __try/__except):
- * it sends the faulting thread to guard_landing, which does. */
-static _Thread_local void *guard_target[5]; /* __builtin_setjmp's buffer */
-static _Thread_local int guard_active;
+ * it sends the faulting thread to guard_landing, which does.  Each thread
+ * finds its innermost guard through a TLS slot: _Thread_local is emulated
+ * by mingw and may allocate, which a fault handler must not. */
+struct guard_frame {
+    void *target[5]; /* __builtin_setjmp's buffer */
+    struct guard_frame *outer;
+};
+
+static DWORD guard_slot = TLS_OUT_OF_INDEXES;
 
 static void guard_landing(void)
 {
-    __builtin_longjmp(guard_target, 1);
+    struct guard_frame *frame = TlsGetValue(guard_slot);
+
+    __builtin_longjmp(frame->target, 1);
+}
+
+/* Whether R is a page of a view that cannot be read in: an in-page error
+ * (Windows) or, where the file was truncated behind the system's back
+ * (Wine, from Linux), an access violation, either inside a view. */
+static int is_shrunk_page(const EXCEPTION_RECORD *r)
+{
+    if (r->ExceptionCode != EXCEPTION_IN_PAGE_ERROR
+        && r->ExceptionCode != EXCEPTION_ACCESS_VIOLATION)
+        return 0;
+    /* [0] is 0 for a read, 1 for a write, 8 for an execution. */
+    if (r->NumberParameters < 2 || r->ExceptionInformation[0] > 1)
+        return 0;
+    return in_span(r->ExceptionInformation[1], r->ExceptionInformation[0] == 1);
 }
 
 static LONG CALLBACK on_exception(EXCEPTION_POINTERS *info)
 {
-    if (info->ExceptionRecord->ExceptionCode != EXCEPTION_IN_PAGE_ERROR
-        || !guard_active)
+    DWORD saved = GetLastError(); /* TlsGetValue clears it */
+    int ours = TlsGetValue(guard_slot) != NULL
+               && is_shrunk_page(info->ExceptionRecord);
+
+    SetLastError(saved);
+    if (!ours)
         return EXCEPTION_CONTINUE_SEARCH;
 #ifdef _WIN64
     info->ContextRecord->Rip = (DWORD64)(uintptr_t)guard_landing;
@@ -645,24 +776,31 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *info)
     return EXCEPTION_CONTINUE_EXECUTION;
 }
 
+static BOOL CALLBACK setup_guard(INIT_ONCE *once, void *param, void **context)
+{
+    (void)once, (void)param, (void)context;
+    guard_slot = TlsAlloc();
+    return guard_slot != TLS_OUT_OF_INDEXES
+           && AddVectoredExceptionHandler(1, on_exception) != NULL;
+}
+
 int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
 {
-    static volatile LONG installed;
-    void *outer[5];
-    int outer_active = guard_active, result;
+    static INIT_ONCE guard_once = INIT_ONCE_STATIC_INIT;
+    struct guard_frame frame;
+    int result;
 
-    if (InterlockedExchange(&installed, 1) == 0)
-        AddVectoredExceptionHandler(1, on_exception);
-    memcpy(outer, guard_target, sizeof outer);
-    if (__builtin_setjmp(guard_target)) {
-        memcpy(guard_target, outer, sizeof outer);
-        guard_active = outer_active;
+    /* Once, and before any thread runs under a guard. */
+    if (!InitOnceExecuteOnce(&guard_once, setup_guard, NULL, NULL))
+        return fn(ctx); /* no handler: as unguarded as before */
+    frame.outer = TlsGetValue(guard_slot);
+    if (__builtin_setjmp(frame.target)) {
+        TlsSetValue(guard_slot, frame.outer);
         return mmio_fail(err, "read", NULL, MMIO_ESHRUNK);
     }
-    guard_active = 1;
+    TlsSetValue(guard_slot, &frame);
     result = fn(ctx);
-    memcpy(guard_target, outer, sizeof outer);
-    guard_active = outer_active;
+    TlsSetValue(guard_slot, frame.outer);
     return result;
 }
 

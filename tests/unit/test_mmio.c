@@ -642,14 +642,462 @@ static void arena_grows_in_place(void)
     CHECK(a.base == NULL);
 }
 
+/* ---- hardening: ranges, non-files, shrinking, names (issue 6) ------------ */
+
+#ifdef _WIN32
+#include <windows.h>
+#define DEVICE_PATH "NUL"
+#define NO_TRANSLATION ERROR_NO_UNICODE_TRANSLATION
+#else
+#define DEVICE_PATH "/dev/zero"
+#define NO_TRANSLATION ENOENT /* POSIX names are bytes: no such file */
+#endif
+
+/* Standard input made a pipe holding TEXT, wrapped. */
+static mmio_file *pipe_on_stdin(const char *text)
+{
+#ifdef _WIN32
+    HANDLE r, w;
+    DWORD n;
+
+    if (!CreatePipe(&r, &w, NULL, 0)
+        || !WriteFile(w, text, (DWORD)strlen(text), &n, NULL)) {
+        printf("Bail out! pipe\n");
+        exit(1);
+    }
+    CloseHandle(w);
+    SetStdHandle(STD_INPUT_HANDLE, r);
+#else
+    stdin_from_pipe(text);
+#endif
+    return mmio_stdin(NULL);
+}
+
+static void map_past_end_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *f = open_written("short", "abcdef", 6, MMIO_RDONLY);
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_map(f, 0, 100000, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND && strcmp(err.op, "map") == 0);
+    err.code = 0;
+    CHECK(mmio_map(f, 3, 4, MMIO_MAP_PRIVATE, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND);
+    err.code = 0;
+    CHECK(mmio_map(f, 10, 1, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND);
+    CHECK(mmio_map(f, 3, 3, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(v.size == 3 && memcmp(v.data, "def", 3) == 0);
+    mmio_unmap(&v, NULL);
+    for (uint64_t at = 6; at <= 7; at++) { /* nothing left: an empty view */
+        CHECK(mmio_map(f, at, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
+        CHECK(v.size == 0);
+        mmio_unmap(&v, NULL);
+    }
+    mmio_close(f, NULL);
+}
+
+static void grown_file_maps_writable_to_its_new_end(void)
+{
+    const char *path = path_of("grown");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f = mmio_create(path, 0, &err);
+    unsigned char back[200001];
+
+    CHECK(f && mmio_resize(f, 200000, &err) == 0);
+    if (!f)
+        return;
+    CHECK(mmio_map(f, 199990, 10, MMIO_MAP_SHARED, &v, &err) == 0);
+    memcpy(v.data, "0123456789", 10);
+    mmio_unmap(&v, NULL);
+    CHECK(mmio_map(f, 199990, 11, MMIO_MAP_SHARED, &v, &err) == -1);
+    CHECK(err.code == MMIO_EPASTEND);
+    mmio_close(f, NULL);
+    CHECK(read_file(path, back, sizeof back) == 200000);
+    CHECK(memcmp(back + 199990, "0123456789", 10) == 0);
+}
+
+static void map_of_what_is_not_a_file_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *in = pipe_on_stdin("piped");
+    mmio_file *dev = mmio_open(DEVICE_PATH, MMIO_RDONLY, &err);
+
+    CHECK(in && mmio_map(in, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    err.code = 0;
+    CHECK(dev && mmio_map(dev, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    err.code = 0;
+    CHECK(dev && mmio_map(dev, 0, 4096, MMIO_MAP_PRIVATE, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    mmio_close(in, NULL);
+    mmio_close(dev, NULL);
+}
+
+/* A file of SIZE pattern bytes opened for reading and writing. */
+static mmio_file *open_pattern_rdwr(const char *name, size_t size)
+{
+    return mmio_open(pattern_file(name, size), MMIO_RDWR, NULL);
+}
+
+static void shrink_with_view_mapped_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    uint64_t size = 0;
+    unsigned char first;
+    size_t got;
+    mmio_file *f = open_pattern_rdwr("pinned", 3 * 65536);
+
+    CHECK(f && mmio_read(f, &first, 1, &got, &err) == 0 && got == 1);
+    if (!f)
+        return;
+    CHECK(mmio_map(f, 65536, 1000, MMIO_MAP_READ, &v, &err) == 0);
+    CHECK(mmio_resize(f, 1000, &err) == -1);
+    CHECK(err.code == MMIO_EMAPPED && strcmp(err.op, "resize") == 0);
+    CHECK(mmio_size(f, &size, &err) == 0 && size == 3 * 65536);
+    CHECK(mmio_tell(f) == 1);
+    CHECK(v.data[999] == pattern(65536 + 999));
+    CHECK(mmio_resize(f, 4 * 65536, &err) == 0); /* growing is allowed */
+    CHECK(mmio_resize(f, 4 * 65536, &err) == 0);
+    CHECK(mmio_resize(f, 4 * 65536 - 1, &err) == -1);
+    CHECK(mmio_unmap(&v, &err) == 0);
+    CHECK(mmio_resize(f, 1000, &err) == 0);
+    CHECK(mmio_size(f, &size, &err) == 0 && size == 1000);
+    mmio_close(f, NULL);
+}
+
+/* Only mappings pin a file: not an empty view, not a view read into memory. */
+static void only_mapped_views_pin_a_file(void)
+{
+    mmio_error err = { 0 };
+    mmio_view loaded, empty, v;
+    mmio_file *f = open_pattern_rdwr("unpinned", 0);
+
+    CHECK(f && mmio_load(f, MMIO_MAP_READ, &loaded, &err) == 0);
+    if (!f)
+        return;
+    CHECK(loaded.owned_memory);
+    CHECK(mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &empty, &err) == 0);
+    CHECK(mmio_resize(f, 10, &err) == 0);
+    CHECK(mmio_map(f, 0, 10, MMIO_MAP_SHARED, &v, &err) == 0);
+    mmio_unmap(&loaded, NULL);
+    mmio_unmap(&empty, NULL);
+    CHECK(mmio_resize(f, 0, &err) == -1 && err.code == MMIO_EMAPPED);
+    mmio_unmap(&v, NULL);
+    CHECK(mmio_resize(f, 0, &err) == 0);
+    mmio_close(f, NULL);
+}
+
+/* A name with a byte that is not UTF-8 names no file, least of all the
+ * one whose name has U+FFFD (EF BF BD) there instead. */
+static void invalid_utf8_name_is_refused(void)
+{
+    const char *replaced = path_of("name-\xef\xbf\xbd");
+    mmio_error err = { 0 };
+    mmio_file *f = mmio_create(replaced, 0, &err);
+
+    CHECK(f && mmio_write(f, "x", 1, &err) == 0);
+    mmio_close(f, NULL);
+    CHECK(mmio_open(path_of("name-\xff"), MMIO_RDONLY, &err) == NULL);
+    CHECK(err.code == NO_TRANSLATION);
+#ifdef _WIN32
+    err.code = 0;
+    CHECK(mmio_create(path_of("made-\xff"), 0, &err) == NULL);
+    CHECK(err.code == ERROR_NO_UNICODE_TRANSLATION);
+    CHECK(mmio_open(path_of("made-\xef\xbf\xbd"), MMIO_RDONLY, NULL) == NULL);
+    CHECK(mmio_create(path_of("made-\xff"), MMIO_ATOMIC, &err) == NULL);
+    CHECK(err.code == ERROR_NO_UNICODE_TRANSLATION);
+    {
+        wchar_t wide[128];
+        swprintf(wide, 128, L"%hs/name-\xfffd", scratch);
+        DeleteFileW(wide); /* remove() takes the ANSI code page */
+    }
+#endif
+}
+
+#ifdef _WIN32
+/* Runs this program as a child in the scratch directory, with ARGS
+ * (UTF-16) after it; returns its exit code. */
+static DWORD run_self(const wchar_t *args)
+{
+    wchar_t exe[MAX_PATH], line[2 * MAX_PATH];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    DWORD code = 999;
+
+    SECURITY_ATTRIBUTES inherit = { sizeof inherit, NULL, TRUE };
+    HANDLE nul = CreateFileW(L"NUL", GENERIC_WRITE, 0, &inherit,
+                             OPEN_EXISTING, 0, NULL);
+
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    /* A crash report (Wine's debugger) must not reach the TAP stream. */
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = si.hStdOutput = si.hStdError = nul;
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    swprintf(line, 2 * MAX_PATH, L"\"%ls\" --child %hs %ls", exe, scratch,
+             args);
+    fflush(stdout);
+    if (!CreateProcessW(exe, line, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+        CloseHandle(nul);
+        return code;
+    }
+    CloseHandle(nul);
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+    return code;
+}
+
+/* The child's half: a lone surrogate has no UTF-8. */
+static int child_args(int argc, char **argv)
+{
+    mmio_error err = { 0 };
+
+    if (mmio_args(&argc, &argv, &err) == 0)
+        return 1;
+    return err.code == ERROR_NO_UNICODE_TRANSLATION ? 0 : 2;
+}
+
+static void argument_without_utf8_is_refused(void)
+{
+    CHECK(run_self(L"args \xd800") == 0);
+    CHECK(run_self(L"args \xd83d\xde00") == 1); /* a valid pair */
+}
+
+/* A byte-mode pipe that does not wait: a write to it when full succeeds
+ * having written nothing. */
+static void write_that_moves_nothing_fails(void)
+{
+    wchar_t name[64];
+    HANDLE server, client, saved = GetStdHandle(STD_OUTPUT_HANDLE);
+    mmio_error err = { 0 };
+    mmio_file *out;
+    static char big[1 << 20];
+
+    swprintf(name, 64, L"\\\\.\\pipe\\test_mmio.%lu", GetCurrentProcessId());
+    server = CreateNamedPipeW(name, PIPE_ACCESS_OUTBOUND,
+                              PIPE_TYPE_BYTE | PIPE_NOWAIT, 1, 4096, 4096,
+                              0, NULL);
+    client = CreateFileW(name, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+    CHECK(server != INVALID_HANDLE_VALUE && client != INVALID_HANDLE_VALUE);
+    SetStdHandle(STD_OUTPUT_HANDLE, server);
+    out = mmio_stdout(&err);
+    SetStdHandle(STD_OUTPUT_HANDLE, saved);
+    CHECK(out && mmio_write(out, big, sizeof big, &err) == -1);
+    CHECK(err.code == ERROR_WRITE_FAULT && strcmp(err.op, "write") == 0);
+    mmio_close(out, NULL);
+    CloseHandle(client);
+    CloseHandle(server);
+}
+#endif
+
+#ifdef _WIN32
+/* ---- the Windows guard meets real faults, each in a process of its own -- */
+
+static volatile unsigned char sink; /* keeps the touches from being dropped */
+
+/* A view of a 3 * 64 KiB file, one per MODE, whose middle 64 KiB fault when
+ * touched, as the pages of a file truncated under Wine do; NULL if not. */
+static unsigned char *faulting_view(mmio_view *v, enum mmio_map_mode mode)
+{
+    const char *name = mode == MMIO_MAP_READ ? "faulting-ro" : "faulting-rw";
+    mmio_file *f = mmio_open(pattern_file(name, 3 * 65536),
+                             mode == MMIO_MAP_SHARED ? MMIO_RDWR : MMIO_RDONLY,
+                             NULL);
+    DWORD old;
+
+    if (!f || mmio_map(f, 0, 3 * 65536, mode, v, NULL) < 0
+        || !VirtualProtect(v->data + 65536, 65536, PAGE_NOACCESS, &old))
+        return NULL;
+    return v->data + 65536 + 100;
+}
+
+static int touch(void *arg)
+{
+    sink = *(volatile unsigned char *)arg;
+    return 7;
+}
+
+static int poke(void *arg)
+{
+    *(volatile unsigned char *)arg = 1;
+    return 7;
+}
+
+/* The guard's answer as an exit code: 0 for MMIO_ESHRUNK. */
+static int guarded_status(int (*fn)(void *), void *arg)
+{
+    mmio_error err = { 0 };
+    int r = mmio_guard(fn, arg, &err);
+
+    return r == -1 && err.code == MMIO_ESHRUNK ? 0 : r == 7 ? 4 : 3;
+}
+
+struct in_thread { int (*fn)(void *); void *arg; int guarded, status; };
+
+static void thread_touch(void *arg)
+{
+    struct in_thread *t = arg;
+
+    t->status = t->guarded ? guarded_status(t->fn, t->arg) : t->fn(t->arg);
+}
+
+/* Runs FN(ARG) in a second thread, under a guard of its own or not. */
+static int in_second_thread(int (*fn)(void *), void *arg, int guarded)
+{
+    struct in_thread t = { fn, arg, guarded, 5 };
+    mmio_thread *th = mmio_thread_start(thread_touch, &t, NULL);
+
+    if (!th)
+        return 6;
+    mmio_thread_join(th);
+    return t.status;
+}
+
+static int unguarded_thread(void *arg)
+{
+    return in_second_thread(touch, arg, 0);
+}
+
+#define CRASHED_THERE 42 /* the exit code of a fault left unhandled */
+
+static ULONG_PTR expected_fault; /* the address the child will touch */
+
+/* What ends the process when no handler took the fault: tells the
+ * parent it was the one expected, not one in the guard's own code. */
+static LONG WINAPI last_filter(EXCEPTION_POINTERS *info)
+{
+    const EXCEPTION_RECORD *r = info->ExceptionRecord;
+
+    if (r->ExceptionCode == EXCEPTION_ACCESS_VIOLATION
+        && r->NumberParameters >= 2
+        && r->ExceptionInformation[1] == expected_fault)
+        ExitProcess(CRASHED_THERE);
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+/* The child's half: meets fault WHICH; 0 for MMIO_ESHRUNK, CRASHED_THERE
+ * when the fault was left to crash the process. */
+static int child_fault(const char *which)
+{
+    mmio_view v, ro;
+    unsigned char *bad = faulting_view(&v, MMIO_MAP_SHARED);
+    unsigned char *gone;
+
+    SetErrorMode(SEM_NOGPFAULTERRORBOX | SEM_FAILCRITICALERRORS);
+    SetUnhandledExceptionFilter(last_filter);
+    if (!bad || !faulting_view(&ro, MMIO_MAP_READ))
+        return 8;
+    gone = ro.data;
+    expected_fault = (ULONG_PTR)(strcmp(which, "null") == 0 ? NULL
+                                 : strcmp(which, "read-only") == 0
+                                   || strcmp(which, "gone") == 0 ? gone : bad);
+    if (strcmp(which, "gone") == 0) /* a view that was unmapped */
+        mmio_unmap(&ro, NULL);
+    if (strcmp(which, "read") == 0)
+        return guarded_status(touch, bad);
+    if (strcmp(which, "write") == 0)
+        return guarded_status(poke, bad);
+    if (strcmp(which, "helper") == 0)
+        return in_second_thread(touch, bad, 1);
+    if (strcmp(which, "unguarded") == 0)
+        return touch(bad);
+    if (strcmp(which, "other-thread") == 0)
+        return guarded_status(unguarded_thread, bad);
+    if (strcmp(which, "null") == 0)
+        return guarded_status(touch, NULL);
+    if (strcmp(which, "read-only") == 0)
+        return guarded_status(poke, gone);
+    if (strcmp(which, "gone") == 0)
+        return guarded_status(touch, gone);
+    return 9;
+}
+
+static void guard_turns_real_fault_in_view_into_error(void)
+{
+    path_of("faulting-ro"); /* made by the children, removed here */
+    path_of("faulting-rw");
+    CHECK(run_self(L"fault read") == 0);
+    CHECK(run_self(L"fault write") == 0);
+    CHECK(run_self(L"fault helper") == 0); /* mmcat's second lane */
+}
+
+/* Anything but a fault in a view under the faulting thread's guard is
+ * still a crash. */
+static void guard_lets_other_faults_crash(void)
+{
+    static const wchar_t *const cases[] = {
+        L"fault unguarded", L"fault other-thread",
+        L"fault null", L"fault read-only",
+        L"fault gone",
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        DWORD code = run_self(cases[i]);
+        if (code != CRASHED_THERE)
+            printf("#   %ls: exit code %#lx\n", cases[i], (unsigned long)code);
+        CHECK(code == CRASHED_THERE);
+    }
+}
+#endif
+
+#ifdef POSIX_TESTS
+/* /proc says size 0 and has content: it is read, never mapped. */
+static void map_of_proc_file_is_refused(void)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *f = mmio_open("/proc/self/status", MMIO_RDONLY, &err);
+
+    CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == -1);
+    CHECK(err.code == MMIO_ENOTREG);
+    mmio_close(f, NULL);
+}
+/* Mapping past the end is refused now: a walk whose file shrank between
+ * two windows must say so, not end quietly where the file now ends. */
+static void walk_reports_file_shrunk_between_windows(void)
+{
+    size_t window = mmio_map_granularity();
+    const char *path = pattern_file("shrunk-walk", 3 * window + 123);
+    const unsigned char *data;
+    mmio_error err = { 0 };
+    mmio_walk w;
+    size_t size;
+    mmio_file *f = mmio_open(path, MMIO_RDONLY, &err);
+
+    CHECK(f && mmio_walk_start(&w, f, window, &err) == 0);
+    if (!f)
+        return;
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == 1 && size == window);
+    CHECK(truncate(path, (off_t)(window + window / 2)) == 0);
+    CHECK(mmio_walk_next(&w, &data, &size, &err) == -1);
+    CHECK(err.code == MMIO_ESHRUNK && err.path == mmio_path(f));
+    mmio_walk_finish(&w);
+    mmio_close(f, NULL);
+}
+#endif
+
 #ifdef _WIN32
 #include <windows.h>
 
-/* What Windows raises when a mapped page cannot be read in. */
+/* What Windows raises when a page of view ARG cannot be read in: a read,
+ * its address, the NTSTATUS. */
 static int raise_in_page_error(void *arg)
 {
-    (void)arg;
-    RaiseException(EXCEPTION_IN_PAGE_ERROR, 0, 0, NULL);
+    mmio_view *v = arg;
+    ULONG_PTR info[3] = { 0, (ULONG_PTR)(v->data + 1), 0xC000009C };
+
+    RaiseException(EXCEPTION_IN_PAGE_ERROR, 0, 3, info);
     return 7;
 }
 
@@ -662,11 +1110,18 @@ static int return_seven(void *arg)
 static void guard_turns_in_page_error_into_error(void)
 {
     mmio_error err = { 0 };
+    mmio_view v;
+    mmio_file *f = open_written("in-page", "abcdef", 6, MMIO_RDONLY);
 
+    CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
+    if (!f)
+        return;
     CHECK(mmio_guard(return_seven, NULL, &err) == 7);
-    CHECK(mmio_guard(raise_in_page_error, NULL, &err) == -1);
+    CHECK(mmio_guard(raise_in_page_error, &v, &err) == -1);
     CHECK(err.code == MMIO_ESHRUNK);
     CHECK(mmio_guard(return_seven, NULL, &err) == 7); /* and again after */
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
 }
 #endif
 
@@ -715,8 +1170,26 @@ static void threads_take_turns_through_sequences(void)
     CHECK(mmio_cpu_count() >= 1);
 }
 
-int main(void)
+#ifdef _WIN32
+/* What this program does when run by run_self. */
+static int run_child(int argc, char **argv)
 {
+    snprintf(scratch, sizeof scratch, "%s", argv[2]);
+    if (argc > 3 && strcmp(argv[3], "args") == 0)
+        return child_args(argc, argv);
+    if (argc > 4 && strcmp(argv[3], "fault") == 0)
+        return child_fault(argv[4]);
+    return 99;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+#ifdef _WIN32
+    if (argc > 2 && strcmp(argv[1], "--child") == 0)
+        return run_child(argc, argv);
+#endif
+    (void)argc, (void)argv;
     mmio_init(); /* binary standard output: TAP lines end in "\n" alone */
     snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
     make_dir(scratch);
@@ -735,6 +1208,32 @@ int main(void)
     RUN(copy_moves_file_content);
     RUN(arena_grows_in_place);
     RUN(threads_take_turns_through_sequences);
+    RUN(map_past_end_is_refused);
+    RUN(grown_file_maps_writable_to_its_new_end);
+    RUN(map_of_what_is_not_a_file_is_refused);
+    RUN(shrink_with_view_mapped_is_refused);
+    RUN(only_mapped_views_pin_a_file);
+    RUN(invalid_utf8_name_is_refused);
+#ifdef _WIN32
+    RUN(argument_without_utf8_is_refused);
+    RUN(write_that_moves_nothing_fails);
+    RUN(guard_turns_real_fault_in_view_into_error);
+    RUN(guard_lets_other_faults_crash);
+#else
+    unit_skip("argument_without_utf8_is_refused", "POSIX arguments are bytes");
+    unit_skip("write_that_moves_nothing_fails", "needs a PIPE_NOWAIT pipe");
+    unit_skip("guard_turns_real_fault_in_view_into_error",
+              "Windows's guard; guard_turns_truncation_into_error is POSIX's");
+    unit_skip("guard_lets_other_faults_crash", "Windows's vectored handler");
+#endif
+#ifdef POSIX_TESTS
+    RUN(map_of_proc_file_is_refused);
+    RUN(walk_reports_file_shrunk_between_windows);
+#else
+    unit_skip("map_of_proc_file_is_refused", "/proc is Linux's");
+    unit_skip("walk_reports_file_shrunk_between_windows",
+              "Windows refuses to truncate a mapped file");
+#endif
 #ifdef POSIX_TESTS
     RUN(atomic_file_keeps_permission_bits);
     RUN(atomic_file_to_device_writes_through);
