@@ -37,3 +37,14 @@ setup_file() {
         [ "$output" = "$want" ] || fail "$tool $opts: ends with '$output', not '$want'"
     done
 }
+
+@test "mminvert changes a region past 4 GiB in place" {
+    run_tool mminvert --offset=5G "$BIG"
+    [ "$(tail -c 3 "$BIG")" = DNE ] || fail "reversed: $(tail -c 3 "$BIG" | od -c)"
+    run_tool mminvert -l --offset=$((5 * 1024 * 1024 * 1024 - 100)) "$BIG"
+    run_tool mminvert --offset=5G "$BIG"
+    [ "$(tail -c 3 "$BIG")" = END ]
+    run_tool mminvert -l --offset=$((5 * 1024 * 1024 * 1024 - 100)) "$BIG"
+    [ "$(tail -c 3 "$BIG")" = END ]
+    [ "$(head -c 4 "$BIG" | od -An -tx1 | tr -d ' ')" = 00000000 ]
+}
