@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,66 +67,106 @@ void tool_usage_error(const char *format, ...)
     exit(EXIT_USAGE);
 }
 
-/* The long option that ARG ("--name" or "--name=value") names exactly,
- * else the only one it abbreviates; NULL, with *MATCHES, otherwise. */
+/* Whether getopt_long takes A and B for the same option. */
+static bool same_option(const struct option *a, const struct option *b)
+{
+    return a->has_arg == b->has_arg && a->flag == b->flag && a->val == b->val;
+}
+
+/* The long option that ARG ("--name" or "--name=value") names, as
+ * getopt_long finds it: the one named exactly, else the first one the name
+ * abbreviates.  *AMBIGUOUS is set when a later abbreviated one differs from
+ * that first one (two names for one option are not ambiguous). */
 static const struct option *find_long(const struct option *longopts,
-                                      const char *arg, int *matches)
+                                      const char *arg, bool *ambiguous)
 {
     const char *name = arg + 2;
     size_t len = strcspn(name, "=");
-    const struct option *found = NULL;
+    const struct option *first = NULL;
 
-    *matches = 0;
+    *ambiguous = false;
+    for (const struct option *o = longopts; o->name; o++)
+        if (strncmp(o->name, name, len) == 0 && strlen(o->name) == len)
+            return o;
     for (const struct option *o = longopts; o->name; o++) {
         if (strncmp(o->name, name, len) != 0)
             continue;
-        if (strlen(o->name) == len) {
-            *matches = 1;
-            return o;
-        }
-        found = o;
-        ++*matches;
+        if (!first)
+            first = o;
+        else if (!same_option(first, o))
+            *ambiguous = true;
     }
-    return *matches == 1 ? found : NULL;
+    return first;
+}
+/* "option '--sh' is ambiguous; possibilities: ..." as glibc words it: ARG
+ * as given, then the first option it abbreviates and every later one that
+ * differs from that first, in the order of the table. */
+static void ambiguous_option(const char *arg, const struct option *first)
+{
+    size_t len = strcspn(arg + 2, "=");
+
+    fprintf(stderr, "%s: option '%s' is ambiguous; possibilities:",
+            program, arg);
+    for (const struct option *o = first; o->name; o++)
+        if (strncmp(o->name, arg + 2, len) == 0
+            && (o == first || !same_option(first, o)))
+            fprintf(stderr, " '--%s'", o->name);
+    fputc('\n', stderr);
+    tool_usage_error(NULL);
 }
 
-/* Reports what getopt_long refused in ARG, and ends the program. */
+/* Reports what getopt_long refused in the long option ARG, and ends the
+ * program. */
 static void bad_long_option(const struct option *longopts, const char *arg)
 {
-    int matches;
-    const struct option *o = find_long(longopts, arg, &matches);
-    size_t len = strcspn(arg, "=");
+    bool ambiguous;
+    const struct option *o = find_long(longopts, arg, &ambiguous);
 
-    if (o && o->has_arg == no_argument && arg[len] == '=')
-        tool_usage_error("option '%.*s' doesn't allow an argument", (int)len, arg);
-    if (o)
-        tool_usage_error("option '%s' requires an argument", arg);
-    if (matches > 1) {
-        fprintf(stderr, "%s: option '%.*s' is ambiguous; possibilities:",
-                program, (int)len, arg);
-        for (const struct option *p = longopts; p->name; p++)
-            if (strncmp(p->name, arg + 2, len - 2) == 0)
-                fprintf(stderr, " '--%s'", p->name);
-        fputc('\n', stderr);
-        tool_usage_error(NULL);
-    }
-    tool_usage_error("unrecognized option '%s'", arg);
+    if (ambiguous)
+        ambiguous_option(arg, o);
+    if (!o)
+        tool_usage_error("unrecognized option '%s'", arg);
+    if (strchr(arg, '='))
+        tool_usage_error("option '--%s' doesn't allow an argument", o->name);
+    tool_usage_error("option '--%s' requires an argument", o->name);
+}
+
+/* Whether getopt_long's refusal (OPTOPT) was of the long option ARG, the
+ * argument before ARGV[optind].  It may not be: inside a cluster such as
+ * "-xn" optind stays on the cluster, so ARG is whatever came before it.  A
+ * long option refused for its argument leaves its val in optopt, an unknown
+ * or ambiguous one leaves 0. */
+static bool is_long_refusal(const struct option *longopts, const char *arg,
+                            int argc, int refused)
+{
+    bool ambiguous;
+    const struct option *o;
+    bool has_value = strchr(arg, '=') != NULL;
+
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+        return false;
+    if (refused == 0)
+        return true;
+    o = find_long(longopts, arg, &ambiguous);
+    if (!o || ambiguous || o->flag || o->val != refused)
+        return false;
+    return has_value ? o->has_arg == no_argument
+                     : o->has_arg == required_argument && optind == argc;
 }
 
 int tool_getopt(int argc, char **argv, const char *shortopts,
                 const struct option *longopts)
 {
-    const char *arg, *known;
+    const char *known;
     int c;
 
     opterr = 0;
     c = getopt_long(argc, argv, shortopts, longopts, NULL);
     if (c != '?')
         return c;
-    arg = argv[optind - 1];
-    if (optopt == 0 || (strncmp(arg, "--", 2) == 0 && arg[2] != '\0'))
-        bad_long_option(longopts, arg);
-    known = strchr(shortopts, optopt);
+    if (optind > 0 && is_long_refusal(longopts, argv[optind - 1], argc, optopt))
+        bad_long_option(longopts, argv[optind - 1]);
+    known = optopt == ':' ? NULL : strchr(shortopts, optopt);
     if (known && known[1] == ':')
         tool_usage_error("option requires an argument -- '%c'", optopt);
     tool_usage_error("invalid option -- '%c'", optopt);

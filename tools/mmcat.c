@@ -38,14 +38,16 @@ static const char usage_text[] =
 
 enum { OPT_HELP = 256, OPT_VERSION };
 
+/* In GNU cat's order: getopt lists the candidates of an ambiguous option
+ * in the order of this table. */
 static const struct option long_options[] = {
-    { "show-all", no_argument, NULL, 'A' },
     { "number-nonblank", no_argument, NULL, 'b' },
-    { "show-ends", no_argument, NULL, 'E' },
     { "number", no_argument, NULL, 'n' },
     { "squeeze-blank", no_argument, NULL, 's' },
-    { "show-tabs", no_argument, NULL, 'T' },
     { "show-nonprinting", no_argument, NULL, 'v' },
+    { "show-ends", no_argument, NULL, 'E' },
+    { "show-tabs", no_argument, NULL, 'T' },
+    { "show-all", no_argument, NULL, 'A' },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }

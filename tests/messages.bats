@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# mmcat's messages, word for word as GNU cat 9.1 writes them: usage errors,
+# file names quoted as coreutils quotes them, a closed standard input.
+# Where GNU cat is installed its own messages are compared as well, with
+# "cat" read as "mmcat" (mmcat exits 2 on a usage error, cat exits 1).
+
+bats_require_minimum_version 1.5.0
+load common
+
+mmcat() { run_tool mmcat "$@"; }
+
+try_help="Try 'mmcat --help' for more information."
+
+# Skips the test unless cat is GNU cat.
+require_gnu_cat() {
+    cat --version 2> /dev/null | grep -q 'GNU coreutils' \
+        || skip "GNU cat is not installed"
+}
+
+# Fails unless `mmcat ARGS` is a usage error whose first line is $1.
+expect_usage_error() {
+    local want=$1
+    shift
+    run --separate-stderr mmcat "$@" < /dev/null
+    assert_failure 2
+    [ -z "$output" ]
+    [ "$stderr" = "$want"$'\n'"$try_help" ] \
+        || fail "mmcat $*: got '$stderr', expected '$want'"
+}
+
+# Fails unless mmcat and GNU cat, given the arguments, write the same
+# standard error (cat's name read as mmcat's) and both succeed or both fail.
+same_stderr_as_cat() {
+    local want got want_status=0 got_status=0
+    want=$(cat "$@" 2>&1 > /dev/null < /dev/null) || want_status=$?
+    got=$(mmcat "$@" 2>&1 > /dev/null < /dev/null) || got_status=$?
+    want=${want//cat: /mmcat: }
+    want=${want//"Try 'cat --help'"/"Try 'mmcat --help'"}
+    [ "$got" = "$want" ] || fail "mmcat $*: got '$got', expected '$want'"
+    [ $((want_status == 0)) -eq $((got_status == 0)) ] \
+        || fail "mmcat $*: status $got_status, cat gave $want_status"
+}
+
+# ---- usage errors ---------------------------------------------------------
+
+@test "a bad option in a cluster after a long option is named" {
+    expect_usage_error "mmcat: invalid option -- 'x'" --number -xn
+    expect_usage_error "mmcat: invalid option -- 'q'" --show-all -qA
+    expect_usage_error "mmcat: invalid option -- 'z'" --squeeze-blank -vz
+    expect_usage_error "mmcat: invalid option -- 'x'" -n --number -nxv
+}
+
+@test "an ambiguous option is named as given, with '=' and its argument" {
+    expect_usage_error "mmcat: option '--show=x' is ambiguous; possibilities: '--show-nonprinting' '--show-ends' '--show-tabs' '--show-all'" --show=x
+}
+
+@test "the candidates of an ambiguous option come in GNU cat's order" {
+    expect_usage_error "mmcat: option '--s' is ambiguous; possibilities: '--squeeze-blank' '--show-nonprinting' '--show-ends' '--show-tabs' '--show-all'" --s
+    expect_usage_error "mmcat: option '--nu' is ambiguous; possibilities: '--number-nonblank' '--number'" --nu
+}
+
+@test "an argument to an option without one names the option in full" {
+    expect_usage_error "mmcat: option '--show-all' doesn't allow an argument" --show-a=x
+    expect_usage_error "mmcat: option '--number' doesn't allow an argument" --number=
+    expect_usage_error "mmcat: option '--help' doesn't allow an argument" --he=1
+}
+
+@test "an unknown long option is named as given, argument and all" {
+    expect_usage_error "mmcat: unrecognized option '--bogus=3'" -n --bogus=3
+    expect_usage_error "mmcat: unrecognized option '---'" ---
+}
+
+@test "usage errors match GNU cat's, option for option" {
+    require_gnu_cat
+    local -a cases=(
+        "--number -xn" "--show-all -qA" "--show=x" "--show-a=x" "--s" "--sh"
+        "--show" "--show-" "--n" "--nu=3" "--num" "--number=" "--number=x"
+        "--number-n=1" "--squeeze=" "--sq -z" "-nx" "-xn" "-n -x" "-nvx"
+        "--help=x" "--he=1" "--h=" "--version=1" "--ver=" "--vx" "--e" "--t"
+        "--=" "--=x" "---" "----x" "--bogus" "--bogus=3" "-n --bogus=3"
+        "--show-nonprinting -vx" "-x --number" "--number -x" "-- -x"
+        "--number -- -x" "-A -- --bogus" "-n --s -x" "--n -x" "-v --show=a -x"
+        "-e -E -t -T -u -A -b -n -s -v" "--squeeze-blank --show-tabs -z"
+        "-:" "-?" "-nx=3" "--number -" "--show-ends --shoe"
+    )
+    local args
+    cd "$T"
+    : > ./-x; : > ./--bogus # files, once -- has ended the options
+    set -f # "-?" is an option here, not a pattern
+    for args in "${cases[@]}"; do
+        # shellcheck disable=SC2086 # each case is split into its arguments
+        same_stderr_as_cat $args
+    done
+}
