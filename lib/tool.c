@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +48,177 @@ void tool_warn(const char *format, ...)
     va_end(ap);
 }
 
+/* ---- File names, quoted as GNU's quotef quotes them -------------------- */
+
+/* Whether code point CP (above 0x7f) is printable as glibc's C.UTF-8 sees
+ * it: not a C1 control, a line or paragraph separator or a noncharacter.
+ * (glibc also escapes code points Unicode has not assigned; they pass.) */
+static bool is_printable(uint32_t cp)
+{
+    return cp >= 0xa0 && cp != 0x2028 && cp != 0x2029
+           && !(cp >= 0xfdd0 && cp <= 0xfdef) && (cp & 0xfffe) != 0xfffe;
+}
+
+/* The length of the character at S, and whether it is printable.  Names
+ * are UTF-8 (mmio_args); a byte that starts no valid character is a
+ * character of one byte that is not printable. */
+static size_t utf8_char(const unsigned char *s, bool *printable)
+{
+    unsigned lo = 0x80, hi = 0xbf;
+    uint32_t cp;
+    size_t n;
+
+    *printable = false;
+    if (s[0] < 0x80) {
+        *printable = s[0] >= 0x20 && s[0] != 0x7f;
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3; /* neither overlong nor a surrogate */
+        lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+        hi = s[0] == 0xed ? 0x9f : 0xbf;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4; /* neither overlong nor past U+10FFFF */
+        lo = s[0] == 0xf0 ? 0x90 : 0x80;
+        hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 1;
+    }
+    cp = s[0] & (0x7fu >> n);
+    for (size_t i = 1; i < n; i++, lo = 0x80, hi = 0xbf) {
+        if (s[i] < lo || s[i] > hi)
+            return 1;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    *printable = is_printable(cp);
+    return n;
+}
+
+/* What decides how a name is quoted. */
+struct name_traits {
+    bool needs_quotes;    /* empty, or a character the shell would see */
+    bool double_quotable; /* has a ', and nothing "..." would change */
+    bool ends_escaped;    /* the last character is written as \ooo */
+};
+
+/* ASCII characters that make a name need quotes: the shell's, and ':'. */
+static const char shell_special[] = " !\"$&'()*;<=>?[\\^`|:";
+/* ASCII characters "..." is not used with ('#' and '~' may lead). */
+static const char double_unsafe[] = "!\"$&()*;<=>?[\\^`|#~{}";
+
+static void examine_name(const char *name, struct name_traits *t)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    bool quote = false, unsafe = false, printable = true;
+
+    /* '#' and '~' lead a comment and a home directory; '{' alone is a brace. */
+    t->needs_quotes = !*name || strchr("#~", *name)
+                      || ((*name == '{' || *name == '}') && !name[1]);
+    for (size_t i = 0, n; s[i]; i += n) {
+        n = utf8_char(s + i, &printable);
+        quote |= s[i] == '\'';
+        if (!printable) {
+            t->needs_quotes = unsafe = true;
+        } else if (s[i] < 0x80) {
+            t->needs_quotes |= strchr(shell_special, s[i]) != NULL;
+            unsafe |= strchr(double_unsafe, s[i])
+                      && !(i == 0 && strchr("#~", s[i]));
+        }
+    }
+    t->double_quotable = quote && !unsafe;
+    t->ends_escaped = !printable;
+}
+
+/* Appends the escape of byte C (\n, \t... or \ooo) at OUT; returns its end. */
+static char *put_escape(char *out, unsigned char c)
+{
+    *out++ = '\\';
+    if (c >= '\a' && c <= '\r') {
+        *out++ = "abtnvfr"[c - '\a'];
+    } else {
+        *out++ = (char)('0' + (c >> 6));
+        *out++ = (char)('0' + (c >> 3 & 7));
+        *out++ = (char)('0' + (c & 7));
+    }
+    return out;
+}
+
+static char *put(char *out, const char *text)
+{
+    size_t len = strlen(text);
+
+    memcpy(out, text, len);
+    return out + len;
+}
+
+/* Writes NAME at OUT in single quotes, unprintable bytes in $'...' and '
+ * as '\''.  ESCAPING is whether writing starts inside $'...'. */
+static void put_shell_quoted(char *out, const char *name, bool escaping)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    bool printable;
+
+    *out++ = '\'';
+    for (size_t i = 0, n; s[i]; i += n) {
+        n = utf8_char(s + i, &printable);
+        if (!printable) {
+            if (!escaping)
+                out = put(out, "'$'");
+            escaping = true;
+            for (size_t k = 0; k < n; k++)
+                out = put_escape(out, s[i + k]);
+        } else if (s[i] == '\'') {
+            out = put(out, "'\\''");
+            escaping = false;
+        } else {
+            if (escaping)
+                out = put(out, "''");
+            escaping = false;
+            memcpy(out, s + i, n);
+            out += n;
+        }
+    }
+    *out++ = '\'';
+    *out = '\0';
+}
+
+const char *tool_quote(const char *name)
+{
+    static char *buf;
+    struct name_traits t;
+    char *p;
+
+    examine_name(name, &t);
+    if (!t.needs_quotes)
+        return name;
+    /* At most 7 bytes a byte ('$'\ooo), and the outer quotes. */
+    p = realloc(buf, 8 * strlen(name) + 8);
+    if (!p)
+        return name;
+    buf = p;
+    if (t.double_quotable)
+        sprintf(buf, "\"%s\"", name);
+    else /* A ' and an escape at the end send 9.1 through a second pass
+          * that starts still inside $'...': "\t'\n" is '\t'\'''$'\n'.
+          * Kept, so that names read word for word as cat's. */
+        put_shell_quoted(buf, name, strchr(name, '\'') && t.ends_escaped);
+    return buf;
+}
+
 void tool_warn_error(const mmio_error *err)
 {
-    char message[1024];
+    char reason[256];
 
-    tool_warn("%s", mmio_format_error(err, message, sizeof message));
+    mmio_strerror(err->code, reason, sizeof reason);
+    /* libmmio's "standard output" is a phrase GNU writes bare, not a name. */
+    if (err->path && strcmp(err->path, "standard output") != 0)
+        tool_warn("%s: %s", tool_quote(err->path), reason);
+    else if (err->path)
+        tool_warn("%s: %s", err->path, reason);
+    else
+        tool_warn("%s", reason);
 }
 
 void tool_usage_error(const char *format, ...)

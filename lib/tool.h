@@ -22,7 +22,14 @@ const char *tool_name(void);
 void tool_warn(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 
-/* "PROG: PATH: REASON" on standard error, from a libmmio error. */
+/* NAME as GNU's quotef writes it in messages: as it is when the shell
+ * would read it back so, else in '...' (or "..." for a name whose only
+ * odd character is '), unprintable bytes as $'\n' or $'\377'.  The result
+ * lasts until the next call. */
+const char *tool_quote(const char *name);
+
+/* "PROG: PATH: REASON" on standard error, from a libmmio error; PATH
+ * quoted by tool_quote. */
 void tool_warn_error(const mmio_error *err);
 
 /* A usage error: "PROG: MESSAGE" (when FORMAT is not NULL) and the line

@@ -61,7 +61,7 @@ same_as_cat() {
     run --separate-stderr mmcat -n "$T/café ü.txt" "$T/nové ü"
     assert_failure 1
     assert_output "     1	utf"
-    assert_error "$stderr" "mmcat: $T/nové ü" "No such file or directory"
+    assert_error "$stderr" "mmcat: '$T/nové ü'" "No such file or directory"
 }
 
 @test "an empty file gives no output" {

@@ -693,7 +693,7 @@ static int cat_file(struct cat *c, const char *path)
         return 1;
     }
     if (is_output(c, in)) {
-        tool_warn("%s: input file is output file", path);
+        tool_warn("%s: input file is output file", tool_quote(path));
         status = 1;
     } else {
         status = c->format.plain ? copy_file(c, in) : format_file(c, in);
