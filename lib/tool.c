@@ -13,6 +13,7 @@
 #include "tool.h"
 
 static const char *program = PACKAGE;
+static bool stdin_used; /* by tool_open_input, for tool_finish */
 
 void tool_start(const char *name, int *argc, char ***argv)
 {
@@ -369,7 +370,26 @@ void xwrite(mmio_file *out, const void *buf, size_t size)
         tool_write_failed(&err);
 }
 
-int tool_finish(int status)
+mmio_file *tool_open_input(const char *path, mmio_error *err)
+{
+    if (strcmp(path, "-") != 0)
+        return mmio_open(path, MMIO_RDONLY, err);
+    stdin_used = true;
+    return mmio_stdin(err);
+}
+
+/* Closes standard input if the tool read it, as GNU tools do: one that was
+ * closed all along is then reported a second time. */
+static int close_stdin(int status)
+{
+    if (stdin_used && fclose(stdin) != 0) {
+        tool_warn("closing standard input: %s", strerror(errno));
+        return EXIT_TROUBLE;
+    }
+    return status;
+}
+
+static int close_stdout(int status)
 {
     int failed = fflush(stdout) != 0 || ferror(stdout);
     int saved = errno;
@@ -385,4 +405,9 @@ int tool_finish(int status)
         return EXIT_TROUBLE;
     }
     return status;
+}
+
+int tool_finish(int status)
+{
+    return close_stdout(close_stdin(status));
 }

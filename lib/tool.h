@@ -55,7 +55,12 @@ void tool_write_failed(const mmio_error *err) __attribute__((noreturn));
 /* Writes all of BUF to OUT, or ends the program through tool_write_failed. */
 void xwrite(mmio_file *out, const void *buf, size_t size);
 
-/* Flushes and closes standard output, reporting a failure; returns STATUS,
+/* Opens the input file PATH for reading; "-" is standard input, which
+ * tool_finish then closes. */
+mmio_file *tool_open_input(const char *path, mmio_error *err);
+
+/* Closes standard input if tool_open_input opened it, then flushes and
+ * closes standard output, reporting a failure of either; returns STATUS,
  * or 1 when closing failed.  Every tool returns through this. */
 int tool_finish(int status);
 

@@ -196,3 +196,44 @@ expect_quoted() {
     assert_failure 1
     [ "$stderr" = "mmcat: 'a b': input file is output file" ]
 }
+
+# ---- a closed standard input ----------------------------------------------
+
+@test "a closed standard input that was read is reported when it is closed" {
+    require_posix "the Windows C runtime closes a missing standard input without an error"
+    local bad="Bad file descriptor"
+    for opts in -u -n; do
+        run --separate-stderr bash -c "$(tool_command mmcat) $opts <&-"
+        assert_failure 1
+        [ "${#stderr_lines[@]}" -eq 2 ]
+        assert_error "${stderr_lines[0]}" "mmcat: -" "$bad"
+        assert_error "${stderr_lines[1]}" "mmcat: closing standard input" "$bad"
+    done
+    : > "$T/empty"
+    run --separate-stderr bash -c "$(tool_command mmcat) \"\$1\" - - <&-" _ "$T/empty"
+    assert_failure 1
+    [ "${#stderr_lines[@]}" -eq 3 ]
+    assert_error "${stderr_lines[1]}" "mmcat: -" "$bad"
+    assert_error "${stderr_lines[2]}" "mmcat: closing standard input" "$bad"
+}
+
+@test "a closed standard input that was not read is not reported" {
+    : > "$T/empty"
+    run --separate-stderr bash -c "$(tool_command mmcat) \"\$1\" <&-" _ "$T/empty"
+    assert_success
+    [ -z "$stderr" ]
+}
+
+@test "a closed standard input is reported as GNU cat reports it" {
+    require_gnu_cat
+    require_posix "the reasons differ"
+    : > "$T/empty"
+    local c
+    for c in '' '-n' '- -' "$T/empty -" "$T/empty"; do
+        run bash -c "cat $c <&- 2>&1"
+        local want=${output//cat: /mmcat: } want_status=$status
+        run bash -c "$(tool_command mmcat) $c <&- 2>&1"
+        [ "$output" = "$want" ] || fail "mmcat $c: got '$output', expected '$want'"
+        [ "$status" -eq "$want_status" ]
+    done
+}

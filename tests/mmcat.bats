@@ -400,5 +400,5 @@ expect_write_error() {
 @test "a closed standard input is reported" {
     run --separate-stderr bash -c "$(tool_command mmcat) <&-"
     assert_failure 1
-    assert_error "$stderr" "mmcat: -" "Bad file descriptor"
+    assert_error "${stderr_lines[0]}" "mmcat: -" "Bad file descriptor"
 }

@@ -686,8 +686,7 @@ static int cat_file(struct cat *c, const char *path)
     mmio_file *in;
     int status;
 
-    in = strcmp(path, "-") == 0 ? mmio_stdin(&err)
-                                : mmio_open(path, MMIO_RDONLY, &err);
+    in = tool_open_input(path, &err);
     if (!in) {
         tool_warn_error(&err);
         return 1;
