@@ -189,6 +189,24 @@ expect_quoted() {
     done
 }
 
+@test "names are taken as UTF-8 in every locale" {
+    require_posix "Wine reads the command line in the C locale's code page"
+    cd "$T"
+    # GNU cat in the C locale writes ''$'\303\251'; mmtools never set the
+    # locale and print the name as it is (see HACKING.md).
+    run --separate-stderr env LC_ALL=C $MMTOOLS_RUNNER "$(tool_path mmcat)" é
+    assert_failure 1
+    assert_error "$stderr" "mmcat: é" "No such file or directory"
+}
+
+@test "a closed standard output is named, not quoted" {
+    require_posix "under Wine, a program run with >&- does not fail"
+    : > "$T/empty"
+    run --separate-stderr bash -c "$(tool_command mmcat) \"\$1\" >&-" _ "$T/empty"
+    assert_failure 1
+    assert_error "$stderr" "mmcat: standard output" "Bad file descriptor"
+}
+
 @test "a file that is its own output is named quoted" {
     cd "$T"
     printf 'content\n' > 'a b'
