@@ -109,6 +109,7 @@ static const char shell_special[] = " !\"$&'()*;<=>?[\\^`|:";
 /* ASCII characters "..." is not used with ('#' and '~' may lead). */
 static const char double_unsafe[] = "!\"$&()*;<=>?[\\^`|#~{}";
 
+/* Finds what quoting NAME needs. */
 static void examine_name(const char *name, struct name_traits *t)
 {
     const unsigned char *s = (const unsigned char *)name;
