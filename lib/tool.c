@@ -327,14 +327,20 @@ int tool_getopt(int argc, char **argv, const char *shortopts,
                 const struct option *longopts)
 {
     const char *known;
-    int c;
+    int c, index = -1;
 
     opterr = 0;
-    c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    c = getopt_long(argc, argv, shortopts, longopts, &index);
+    /* mingw reads the rest of a cluster from a '-' on ("-n-x") as a long
+     * option; glibc refuses that '-'. */
+    if (index >= 0 && strncmp(argv[optind - 1], "--", 2) != 0)
+        tool_usage_error("invalid option -- '-'");
     if (c != '?')
         return c;
     if (optind > 0 && is_long_refusal(longopts, argv[optind - 1], argc, optopt))
         bad_long_option(longopts, argv[optind - 1]);
+    if (optopt == 0) /* that long option of mingw's was refused */
+        tool_usage_error("invalid option -- '-'");
     known = optopt == ':' ? NULL : strchr(shortopts, optopt);
     if (known && known[1] == ':')
         tool_usage_error("option requires an argument -- '%c'", optopt);

@@ -81,7 +81,8 @@ same_stderr_as_cat() {
         "--show-nonprinting -vx" "-x --number" "--number -x" "-- -x"
         "--number -- -x" "-A -- --bogus" "-n --s -x" "--n -x" "-v --show=a -x"
         "-e -E -t -T -u -A -b -n -s -v" "--squeeze-blank --show-tabs -z"
-        "-:" "-?" "-nx=3" "--number -" "--show-ends --shoe"
+        "-:" "-?" "-nx=3" "--number -" "--show-ends --shoe" "-n-x" "-n-number"
+        "-n-" "-nv-" "--number -n-"
     )
     local args
     cd "$T"
