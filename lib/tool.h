@@ -22,7 +22,14 @@ const char *tool_name(void);
 void tool_warn(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 
-/* "PROG: PATH: REASON" on standard error, from a libmmio error. */
+/* NAME as GNU's quotef writes it in messages: as it is when the shell
+ * would read it back so, else in '...' (or "..." for a name whose only
+ * odd character is '), unprintable bytes as $'\n' or $'\377'.  The result
+ * lasts until the next call. */
+const char *tool_quote(const char *name);
+
+/* "PROG: PATH: REASON" on standard error, from a libmmio error; PATH
+ * quoted by tool_quote. */
 void tool_warn_error(const mmio_error *err);
 
 /* A usage error: "PROG: MESSAGE" (when FORMAT is not NULL) and the line
@@ -48,7 +55,12 @@ void tool_write_failed(const mmio_error *err) __attribute__((noreturn));
 /* Writes all of BUF to OUT, or ends the program through tool_write_failed. */
 void xwrite(mmio_file *out, const void *buf, size_t size);
 
-/* Flushes and closes standard output, reporting a failure; returns STATUS,
+/* Opens the input file PATH for reading; "-" is standard input, which
+ * tool_finish then closes. */
+mmio_file *tool_open_input(const char *path, mmio_error *err);
+
+/* Closes standard input if tool_open_input opened it, then flushes and
+ * closes standard output, reporting a failure of either; returns STATUS,
  * or 1 when closing failed.  Every tool returns through this. */
 int tool_finish(int status);
 

@@ -61,7 +61,7 @@ same_as_cat() {
     run --separate-stderr mmcat -n "$T/café ü.txt" "$T/nové ü"
     assert_failure 1
     assert_output "     1	utf"
-    assert_error "$stderr" "mmcat: $T/nové ü" "No such file or directory"
+    assert_error "$stderr" "mmcat: '$T/nové ü'" "No such file or directory"
 }
 
 @test "an empty file gives no output" {
@@ -513,5 +513,5 @@ run_into_nonblocking_pipe() {
 @test "a closed standard input is reported" {
     run --separate-stderr bash -c "$(tool_command mmcat) <&-"
     assert_failure 1
-    assert_error "$stderr" "mmcat: -" "Bad file descriptor"
+    assert_error "${stderr_lines[0]}" "mmcat: -" "Bad file descriptor"
 }

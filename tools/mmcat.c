@@ -38,14 +38,16 @@ static const char usage_text[] =
 
 enum { OPT_HELP = 256, OPT_VERSION };
 
+/* In GNU cat's order: getopt lists the candidates of an ambiguous option
+ * in the order of this table. */
 static const struct option long_options[] = {
-    { "show-all", no_argument, NULL, 'A' },
     { "number-nonblank", no_argument, NULL, 'b' },
-    { "show-ends", no_argument, NULL, 'E' },
     { "number", no_argument, NULL, 'n' },
     { "squeeze-blank", no_argument, NULL, 's' },
-    { "show-tabs", no_argument, NULL, 'T' },
     { "show-nonprinting", no_argument, NULL, 'v' },
+    { "show-ends", no_argument, NULL, 'E' },
+    { "show-tabs", no_argument, NULL, 'T' },
+    { "show-all", no_argument, NULL, 'A' },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -687,8 +689,7 @@ static int cat_file(struct cat *c, const char *path)
     mmio_file *in;
     int status;
 
-    in = strcmp(path, "-") == 0 ? mmio_stdin(&err)
-                                : mmio_open(path, MMIO_RDONLY, &err);
+    in = tool_open_input(path, &err);
     if (!in) {
         tool_warn_error(&err);
         return 1;
@@ -696,7 +697,7 @@ static int cat_file(struct cat *c, const char *path)
     if (!is_output(c, in))
         status = c->format.plain ? copy_file(c, in) : format_file(c, in);
     else if (has_unread_bytes(in)) {
-        tool_warn("%s: input file is output file", path);
+        tool_warn("%s: input file is output file", tool_quote(path));
         status = 1;
     } else {
         /* Nothing is left to read but what mmcat itself would write. */
