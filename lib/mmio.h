@@ -24,6 +24,7 @@ extern "C" {
 #define MMIO_EISDIR    (-5) /* reading a directory as a file */
 #define MMIO_EMAPPED   (-6) /* shrinking a file while a view of it is mapped */
 #define MMIO_EPASTEND  (-7) /* a mapped range reaches past the end of the file */
+#define MMIO_EIO       (-8) /* a mapped page of a file could not be read in */
 
 typedef struct mmio_error {
     const char *op;   /* what failed: "open", "map", "read", "write", ... */
@@ -204,6 +205,11 @@ int mmio_walk_start(mmio_walk *w, mmio_file *f, size_t window,
  * the end, -1 on error.  A piece stays valid until the next call. */
 int mmio_walk_next(mmio_walk *w, const unsigned char **data, size_t *size,
                    mmio_error *err);
+
+/* The code for a fault met in the current piece of W (under mmio_guard,
+ * or a write from it that found a bad address): MMIO_ESHRUNK when the
+ * file no longer reaches the piece's end, else MMIO_EIO. */
+int mmio_walk_fault(const mmio_walk *w);
 
 /* Releases the walk and leaves the file position after what was walked. */
 void mmio_walk_finish(mmio_walk *w);

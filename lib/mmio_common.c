@@ -30,6 +30,7 @@ const char *mmio_strerror(int code, char *buf, size_t size)
     case MMIO_EISDIR: reason = "Is a directory"; break;
     case MMIO_EMAPPED: reason = "file is mapped and cannot shrink"; break;
     case MMIO_EPASTEND: reason = "range reaches past the end of the file"; break;
+    case MMIO_EIO: reason = "Input/output error"; break;
     }
     if (reason)
         snprintf(buf, size, "%s", reason);
@@ -250,34 +251,40 @@ int mmio_load(mmio_file *f, enum mmio_map_mode mode, mmio_view *v,
 
 /* ---- Plain copy --------------------------------------------------------- */
 
-/* A write from a mapping fails when the mapped file shrank under it. */
-static int input_shrank(mmio_walk *walk)
+int mmio_walk_fault(const mmio_walk *w)
 {
     uint64_t size;
 
-    return !walk->streaming && mmio_size(walk->file, &size, NULL) == 0
-           && size < walk->offset;
+    return !w->streaming && mmio_size(w->file, &size, NULL) == 0
+           && size < w->offset ? MMIO_ESHRUNK : MMIO_EIO;
 }
 
 int mmio_copy_plain(mmio_file *in, mmio_file *out, mmio_error *err)
 {
     mmio_walk walk;
+    mmio_error e;
     const unsigned char *data;
     size_t size;
     int more, status = 0;
 
     if (mmio_walk_start(&walk, in, MMIO_DEFAULT_WINDOW, err) < 0)
         return -1;
-    while ((more = mmio_walk_next(&walk, &data, &size, err)) > 0) {
-        if (mmio_write(out, data, size, err) < 0) {
-            status = input_shrank(&walk) ? -1 : -2;
-            if (status == -1)
-                mmio_fail(err, "read", mmio_path(in), MMIO_ESHRUNK);
+    while ((more = mmio_walk_next(&walk, &data, &size, &e)) > 0) {
+        if (mmio_write(out, data, size, &e) < 0) {
+            status = -2;
+            /* A write from a mapping that finds a bad address met a page
+             * of the input that could not be read in. */
+            if (!walk.streaming && mmio_bad_address(e.code)) {
+                status = -1;
+                e = (mmio_error){ "read", mmio_path(in), mmio_walk_fault(&walk) };
+            }
             break;
         }
     }
     if (more < 0)
         status = -1;
+    if (status < 0 && err)
+        *err = e;
     mmio_walk_finish(&walk);
     return status;
 }

@@ -14,6 +14,10 @@ void mmio_system_reason(int code, char *buf, size_t size);
  * plain writes: the path every backend falls back to. */
 int mmio_copy_plain(mmio_file *in, mmio_file *out, mmio_error *err);
 
+/* Whether system error CODE says a buffer could not be read (EFAULT): for
+ * a write from a mapped window, a page of the input that failed. */
+int mmio_bad_address(int code);
+
 /* Moves the file position of F to OFFSET (ignored where F has none). */
 void mmio_seek(mmio_file *f, uint64_t offset);
 

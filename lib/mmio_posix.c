@@ -39,6 +39,11 @@ void mmio_system_reason(int code, char *buf, size_t size)
     snprintf(buf, size, "%s", strerror(code));
 }
 
+int mmio_bad_address(int code)
+{
+    return code == EFAULT;
+}
+
 /* The code for a failed write: a reader that has gone is MMIO_EPIPE. */
 static int write_error_code(int e)
 {

@@ -46,6 +46,11 @@ void mmio_system_reason(int code, char *buf, size_t size)
         buf[--n] = '\0';
 }
 
+int mmio_bad_address(int code)
+{
+    return code == ERROR_NOACCESS || code == ERROR_INVALID_USER_BUFFER;
+}
+
 static int fail_last(mmio_error *err, const char *op, const char *path)
 {
     return mmio_fail(err, op, path, (int)GetLastError());

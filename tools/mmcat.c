@@ -636,7 +636,7 @@ static int format_file(struct cat *c, mmio_file *in)
         if (status < 0) {
             err.op = "read";
             err.path = mmio_path(in);
-            err.code = MMIO_ESHRUNK;
+            err.code = mmio_walk_fault(&walk);
             more = -1;
             break;
         }

@@ -343,6 +343,11 @@ static int invert_region(struct invert *inv, const char *name, uint64_t lo,
     window_unmap(&inv->back);
     progress_end(&inv->progress);
     if (status < 0) {
+        uint64_t size;
+        /* A fault that is not a cut file is a page that could not be read. */
+        if (inv->err.code == MMIO_ESHRUNK
+            && mmio_size(inv->file, &size, NULL) == 0 && size >= hi)
+            inv->err.code = MMIO_EIO;
         if (!inv->err.path)
             inv->err.path = name;
         tool_warn_error(&inv->err);
@@ -360,7 +365,7 @@ static int find_region(const struct options *opt, const char *name,
 {
     if (opt->offset > size) {
         tool_warn("%s: offset %" PRIu64 " is past the end of the file (%" PRIu64
-                  " bytes)", name, opt->offset, size);
+                  " bytes)", tool_quote(name), opt->offset, size);
         return 1;
     }
     *lo = opt->offset;
@@ -368,12 +373,12 @@ static int find_region(const struct options *opt, const char *name,
     if (opt->length != UINT64_MAX
         && (opt->length > size - opt->offset)) {
         tool_warn("%s: offset and length reach past the end of the file (%"
-                  PRIu64 " bytes)", name, size);
+                  PRIu64 " bytes)", tool_quote(name), size);
         return 1;
     }
     if (opt->mode == MODE_RECORDS && (*hi - *lo) % opt->record_size != 0) {
         tool_warn("%s: %" PRIu64 " bytes are not a whole number of %" PRIu64
-                  "-byte records", name, *hi - *lo, opt->record_size);
+                  "-byte records", tool_quote(name), *hi - *lo, opt->record_size);
         return 1;
     }
     return 0;

@@ -30,12 +30,17 @@ int main(void)
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+/* AddressSanitizer reserves terabytes of address space: no room under a
+ * limit. */
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define UNDER_ASAN 1
 #endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
 #endif
 
 static unsigned char pattern(uint64_t i)
@@ -78,6 +83,38 @@ int fsync(int fd)
 {
     seen_fsync++;
     return (int)syscall(SYS_fsync, fd);
+}
+
+/* A copy_file_range that copies KERNEL_COPY_BUDGET bytes at the most and
+ * then fails with EIO, as a kernel copy may fail halfway. */
+static long kernel_copy_budget = -1; /* -1: no limit */
+
+ssize_t copy_file_range(int in, off_t *in_offset, int out, off_t *out_offset,
+                        size_t length, unsigned flags)
+{
+    if (kernel_copy_budget == 0) {
+        errno = EIO;
+        return -1;
+    }
+    if (kernel_copy_budget > 0 && length > (size_t)kernel_copy_budget)
+        length = (size_t)kernel_copy_budget;
+    if (kernel_copy_budget > 0)
+        kernel_copy_budget -= (long)length;
+    return (ssize_t)syscall(SYS_copy_file_range, in, in_offset, out, out_offset,
+                            length, flags);
+}
+
+/* A write that fails once with the error in FAIL_NEXT_WRITE, when set. */
+static int fail_next_write;
+
+ssize_t write(int fd, const void *buf, size_t size)
+{
+    if (fail_next_write) {
+        errno = fail_next_write;
+        fail_next_write = 0;
+        return -1;
+    }
+    return (ssize_t)syscall(SYS_write, fd, buf, size);
 }
 
 /* Whether the last msync covered [P, P+N) with FLAGS. */
@@ -345,6 +382,64 @@ static void copy_reports_a_file_that_shrinks_as_a_read_error(void)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* ---- a kernel copy that fails halfway ----------------------------------------- */
+
+/* Copies the scratch file NAME of SIZE pattern bytes into OUT_NAME with
+ * a kernel copy that fails after 100000 bytes; returns mmio_copy's. */
+static int copy_failing_halfway(const char *name, size_t size,
+                                const char *out_name, mmio_error *err)
+{
+    unsigned char *data = malloc(size);
+    mmio_file *in, *out;
+    int status;
+
+    for (size_t i = 0; i < size; i++)
+        data[i] = pattern(i);
+    write_file(path_of(name), data, size);
+    free(data);
+    in = mmio_open(path_of(name), MMIO_RDONLY, NULL);
+    out = mmio_create(path_of(out_name), MMIO_RDWR, NULL);
+    if (!in || !out)
+        return -3;
+    kernel_copy_budget = 100000;
+    status = mmio_copy(in, out, err);
+    kernel_copy_budget = -1;
+    /* The error's path is the input's: check it before the close. */
+    if (status == -1 && err->path != mmio_path(in))
+        status = -4;
+    mmio_close(in, NULL);
+    mmio_close(out, NULL);
+    return status;
+}
+
+static void copy_carries_on_where_a_failed_kernel_copy_stopped(void)
+{
+    const size_t size = 300000;
+    unsigned char *back = malloc(size + 1);
+    mmio_error err = { 0 };
+    int same = 1;
+
+    CHECK(copy_failing_halfway("kernel-in", size, "kernel-out", &err) == 0);
+    CHECK(read_file(path_of("kernel-out"), back, size + 1) == size);
+    for (size_t i = 0; i < size; i++)
+        same &= back[i] == pattern(i);
+    CHECK(same);
+    free(back);
+}
+
+static void copy_tells_an_unreadable_page_from_a_write_error(void)
+{
+    mmio_error err = { 0 };
+
+    fail_next_write = EFAULT; /* what a page that cannot be read in gives */
+    CHECK(copy_failing_halfway("eio-in", 300000, "eio-out", &err) == -1);
+    CHECK(err.code == MMIO_EIO && err.op && strcmp(err.op, "read") == 0);
+    fail_next_write = ENOSPC;
+    CHECK(copy_failing_halfway("full-in", 300000, "full-out", &err) == -2);
+    CHECK(err.code == ENOSPC && err.op && strcmp(err.op, "write") == 0);
+    fail_next_write = 0;
+}
+
 /* ---- a SIGBUS that no mapping caused ------------------------------------------ */
 
 static int raise_sigbus(void *arg)
@@ -370,6 +465,42 @@ static void guard_lets_a_sent_sigbus_end_the_process(void)
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 }
 
+static const char *raw_mapped_path;
+
+/* Touches the page of a file mapped with mmap itself, not mmio_map, after
+ * the file was cut to nothing. */
+static int touch_cut_raw_mapping(void *arg)
+{
+    volatile unsigned char *p = arg;
+
+    return p[0];
+}
+
+/* A guard that took a fault outside mmio_map's views for a shrunken file
+ * exits 1 here. */
+static int guard_a_raw_mapping(void)
+{
+    struct rlimit no_core = { 0, 0 };
+    int fd = open(raw_mapped_path, O_RDWR);
+    void *p = fd < 0 ? MAP_FAILED
+                     : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+
+    setrlimit(RLIMIT_CORE, &no_core);
+    if (p == MAP_FAILED || ftruncate(fd, 0) < 0)
+        return 2;
+    return mmio_guard(touch_cut_raw_mapping, p, NULL) < 0;
+}
+
+static void guard_takes_only_faults_on_its_own_views(void)
+{
+    int status;
+
+    raw_mapped_path = path_of("raw");
+    write_file(raw_mapped_path, "raw mapping", 11);
+    status = in_child(guard_a_raw_mapping);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+}
+
 int main(void)
 {
     char disk[128];
@@ -378,12 +509,11 @@ int main(void)
     make_scratch("test_faults.tmp.");
     RUN(flush_writes_back_the_range_asked_for);
     RUN(shared_load_that_cannot_be_shared_fails);
-#ifdef UNDER_ASAN
-    unit_skip("load_fits_under_an_address_space_limit",
-              "AddressSanitizer reserves terabytes of address space");
-#else
-    RUN(load_fits_under_an_address_space_limit);
-#endif
+    if (UNDER_ASAN)
+        unit_skip("load_fits_under_an_address_space_limit",
+                  "AddressSanitizer reserves terabytes of address space");
+    else
+        RUN(load_fits_under_an_address_space_limit);
     snprintf(disk, sizeof disk, "%s", path_of("small-disk"));
     if (mount_small_disk(disk) == 0) {
         small_disk = disk;
@@ -395,7 +525,10 @@ int main(void)
     }
     RUN(walk_sees_what_is_appended);
     RUN(copy_reports_a_file_that_shrinks_as_a_read_error);
+    RUN(copy_carries_on_where_a_failed_kernel_copy_stopped);
+    RUN(copy_tells_an_unreadable_page_from_a_write_error);
     RUN(guard_lets_a_sent_sigbus_end_the_process);
+    RUN(guard_takes_only_faults_on_its_own_views);
     remove_scratch();
     return unit_done();
 }

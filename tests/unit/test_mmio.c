@@ -510,7 +510,6 @@ static void proc_file_of_size_zero_is_read(void)
 }
 
 /* A sysfs attribute reports 4096 bytes and refuses to be mapped. */
-/* A sysfs attribute: a regular file that refuses mmap. */
 static const char unmappable[] = "/sys/kernel/mm/transparent_hugepage/enabled";
 
 static void file_that_cannot_be_mapped_is_read(void)
