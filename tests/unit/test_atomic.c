@@ -1,0 +1,722 @@
+/* Unit tests of libmmio's atomic output files (MMIO_ATOMIC), in TAP.
+ *
+ * Built twice on POSIX: test_atomic against libmmio as configured (on
+ * Linux an unnamed O_TMPFILE temporary) and test_atomic_named against a
+ * copy of the backend built with MMIO_NO_O_TMPFILE (the named temporary
+ * that other systems and file systems without O_TMPFILE get).
+ *
+ * "test_atomic --write PATH TEXT" writes TEXT to PATH atomically and
+ * exits 0, or prints the error and exits 1: the tests run it under
+ * setpriv (another user) and tests/atomic.bats under strace. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmio.h"
+#include "unit.h"
+
+#ifdef _WIN32
+#include <direct.h>
+#include <process.h>
+#define getpid _getpid
+#define make_dir(path) _mkdir(path)
+#else
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#define POSIX_TESTS 1
+#define make_dir(path) mkdir(path, 0700)
+#endif
+
+#ifdef MMIO_NO_O_TMPFILE
+#define DIR_PREFIX "test_atomic_named.tmp."
+#else
+#define DIR_PREFIX "test_atomic.tmp."
+#endif
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char scratch[64];
+
+/* A path in the scratch directory; each call gets a buffer of its own. */
+static const char *path_of(const char *name)
+{
+    static char paths[64][160];
+    static int next;
+    char *p = paths[next++ % 64];
+
+    snprintf(p, sizeof paths[0], "%s/%s", scratch, name);
+    return p;
+}
+
+static void write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+        printf("Bail out! cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* Non-zero when PATH holds exactly TEXT. */
+static int holds(const char *path, const char *text)
+{
+    char buf[256];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (!f)
+        return 0;
+    n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return n == strlen(text) && memcmp(buf, text, n) == 0;
+}
+
+/* Writes TEXT through an atomic file for PATH, committing or not. */
+static int write_atomic(const char *path, const char *text, int commit)
+{
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+    int ok;
+
+    if (!f)
+        return -1;
+    ok = mmio_write(f, text, strlen(text), &err) == 0;
+    if (commit)
+        ok = ok && mmio_commit(f, &err) == 0;
+    return mmio_close(f, &err) == 0 && ok ? 0 : -1;
+}
+
+/* The --write helper: one atomic write, its error on standard output. */
+static int write_command(const char *path, const char *text)
+{
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+    char msg[512];
+
+    if (f && mmio_write(f, text, strlen(text), &err) == 0
+        && mmio_commit(f, &err) == 0 && mmio_close(f, &err) == 0)
+        return 0;
+    mmio_close(f, NULL);
+    printf("%s: %s\n", err.op, mmio_format_error(&err, msg, sizeof msg));
+    return 1;
+}
+
+/* ---- everywhere ------------------------------------------------------------ */
+
+static void commit_replaces_destination(void)
+{
+    const char *path = path_of("replaced");
+    mmio_error err;
+    mmio_file *f;
+
+    write_file(path, "old", 3);
+    f = mmio_create(path, MMIO_ATOMIC, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_write(f, "new!", 4, &err) == 0);
+    CHECK(holds(path, "old"));
+    CHECK(mmio_commit(f, &err) == 0);
+    CHECK(mmio_close(f, &err) == 0);
+    CHECK(holds(path, "new!"));
+}
+
+static void close_without_commit_leaves_destination(void)
+{
+    const char *kept = path_of("kept");
+    const char *absent = path_of("absent");
+    FILE *f;
+
+    write_file(kept, "old", 3);
+    CHECK(write_atomic(kept, "new", 0) == 0);
+    CHECK(holds(kept, "old"));
+    CHECK(write_atomic(absent, "new", 0) == 0);
+    CHECK((f = fopen(absent, "rb")) == NULL);
+    if (f)
+        fclose(f);
+}
+
+#ifdef POSIX_TESTS
+/* ---- POSIX: what a commit keeps -------------------------------------------- */
+
+/* Counts the temporaries left in directory DIR. */
+static int temporaries_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d)))
+        n += strncmp(e->d_name, ".mmtools.", 9) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int leftover_temporaries(void)
+{
+    return temporaries_in(scratch);
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+static void commit_keeps_permission_bits(void)
+{
+    const char *path = path_of("mode");
+
+    write_file(path, "old", 3);
+    chmod(path, 0640);
+    CHECK(write_atomic(path, "new", 1) == 0);
+    CHECK(mode_of(path) == 0640);
+    CHECK(leftover_temporaries() == 0);
+}
+
+static void new_file_gets_umask_mode(void)
+{
+    const char *path = path_of("fresh");
+    mode_t old = umask(022);
+
+    CHECK(write_atomic(path, "new", 1) == 0);
+    CHECK(mode_of(path) == 0644);
+    umask(old);
+}
+
+static int is_symlink(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+static void symlink_is_followed_and_target_replaced(void)
+{
+    const char *target = path_of("target");
+    const char *link = path_of("link");
+
+    write_file(target, "old", 3);
+    CHECK(symlink("target", link) == 0);
+    CHECK(write_atomic(link, "new", 1) == 0);
+    CHECK(is_symlink(link));
+    CHECK(holds(target, "new"));
+    CHECK(leftover_temporaries() == 0);
+}
+
+/* scratch/a/first -> ../b/second -> third (relative to b). */
+static void chain_of_relative_links_is_followed(void)
+{
+    const char *first = path_of("a/first");
+    const char *third = path_of("b/third");
+
+    CHECK(make_dir(path_of("a")) == 0 && make_dir(path_of("b")) == 0);
+    write_file(third, "old", 3);
+    CHECK(symlink("../b/second", first) == 0);
+    CHECK(symlink("third", path_of("b/second")) == 0);
+    CHECK(write_atomic(first, "new", 1) == 0);
+    CHECK(is_symlink(first) && is_symlink(path_of("b/second")));
+    CHECK(holds(third, "new"));
+    CHECK(temporaries_in(path_of("a")) + temporaries_in(path_of("b")) == 0);
+}
+
+static void dangling_link_creates_its_target(void)
+{
+    const char *link = path_of("dangling");
+
+    CHECK(symlink("created", link) == 0);
+    CHECK(write_atomic(link, "new", 1) == 0);
+    CHECK(is_symlink(link));
+    CHECK(holds(path_of("created"), "new"));
+}
+
+/* A link on another file system (tmpfs) to a file here: a temporary made
+ * beside the link could not be renamed over the target. */
+static void temporary_is_made_in_target_directory(void)
+{
+    const char *target = path_of("far");
+    char link[64], where[PATH_MAX];
+
+    snprintf(link, sizeof link, "/dev/shm/test_atomic.%ld", (long)getpid());
+    if (!realpath(scratch, where)) {
+        CHECK(!"realpath");
+        return;
+    }
+    strcat(where, "/far");
+    write_file(target, "old", 3);
+    CHECK(symlink(where, link) == 0);
+    CHECK(write_atomic(link, "new", 1) == 0);
+    CHECK(is_symlink(link) && holds(target, "new"));
+    unlink(link);
+}
+
+static void link_to_device_writes_through(void)
+{
+    const char *link = path_of("null");
+
+    CHECK(symlink("/dev/null", link) == 0);
+    CHECK(write_atomic(link, "x", 1) == 0);
+    CHECK(is_symlink(link));
+}
+
+/* The documented choice: the name written to gets the new file; its other
+ * hard links keep the old one. */
+static void hard_link_is_split_off(void)
+{
+    const char *path = path_of("linked");
+    const char *other = path_of("other_name");
+    struct stat st;
+
+    write_file(path, "old", 3);
+    CHECK(link(path, other) == 0);
+    CHECK(write_atomic(path, "new", 1) == 0);
+    CHECK(holds(path, "new") && holds(other, "old"));
+    CHECK(stat(path, &st) == 0 && st.st_nlink == 1);
+    CHECK(stat(other, &st) == 0 && st.st_nlink == 1);
+}
+
+/* ---- POSIX: owners ----------------------------------------------------------- */
+
+static uid_t nobody_uid;
+static gid_t nogroup_gid;
+
+/* Fills nobody_uid and nogroup_gid; 0 when there are no such ids. */
+static int find_nobody(void)
+{
+    struct passwd *pw = getpwnam("nobody");
+    struct group *gr = getgrnam("nogroup");
+
+    if (!pw || !gr)
+        return 0;
+    nobody_uid = pw->pw_uid;
+    nogroup_gid = gr->gr_gid;
+    return 1;
+}
+
+/* Creates PATH holding "old", owned by UID:GID with MODE. */
+static void make_owned(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+    write_file(path, "old", 3);
+    CHECK(chown(path, uid, gid) == 0);
+    CHECK(chmod(path, mode) == 0);
+}
+
+static int owned_by(const char *path, uid_t uid, gid_t gid)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && st.st_uid == uid && st.st_gid == gid;
+}
+
+static void root_keeps_owner_and_group(void)
+{
+    const char *path = path_of("owned");
+
+    make_owned(path, nobody_uid, nogroup_gid, 0640);
+    CHECK(write_atomic(path, "new", 1) == 0);
+    CHECK(holds(path, "new"));
+    CHECK(owned_by(path, nobody_uid, nogroup_gid));
+    CHECK(mode_of(path) == 0640);
+}
+
+/* Root rewriting a setuid file of nobody must not make it setuid root. */
+static void root_keeps_setuid_with_its_owner(void)
+{
+    const char *path = path_of("setuid");
+
+    make_owned(path, nobody_uid, nogroup_gid, 04755);
+    CHECK(write_atomic(path, "new", 1) == 0);
+    CHECK(owned_by(path, nobody_uid, nogroup_gid));
+    CHECK(mode_of(path) == 04755);
+}
+
+/* Runs "test_atomic --write PATH new" as nobody:nogroup; its exit status. */
+static int write_as_nobody(const char *path)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    int status = -1;
+    pid_t pid;
+
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        execlp("setpriv", "setpriv", "--reuid=nobody", "--regid=nogroup",
+               "--clear-groups", self, "--write", path, "new", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* Nobody may replace files of root in a directory nobody can write to,
+ * but cannot give them back to root: setuid and setgid are dropped. */
+static void other_user_cannot_keep_owner_so_drops_setuid(void)
+{
+    const char *dir = path_of("shared");
+    const char *suid = path_of("shared/suid");
+    const char *sgid = path_of("shared/sgid");
+    const char *group = path_of("shared/group");
+
+    CHECK(make_dir(dir) == 0 && chmod(dir, 0777) == 0 && chmod(scratch, 0755) == 0);
+    make_owned(suid, 0, 0, 04755);
+    make_owned(sgid, 0, 0, 02775);
+    /* nobody's own file, but in root's group, which nobody cannot set */
+    make_owned(group, nobody_uid, 0, 02755);
+    CHECK(write_as_nobody(suid) == 0 && holds(suid, "new"));
+    CHECK(owned_by(suid, nobody_uid, nogroup_gid) && mode_of(suid) == 0755);
+    CHECK(write_as_nobody(sgid) == 0 && holds(sgid, "new"));
+    CHECK(owned_by(sgid, nobody_uid, nogroup_gid) && mode_of(sgid) == 0775);
+    CHECK(write_as_nobody(group) == 0 && holds(group, "new"));
+    CHECK(owned_by(group, nobody_uid, nogroup_gid) && mode_of(group) == 0755);
+    CHECK(temporaries_in(dir) == 0);
+    chmod(scratch, 0700);
+}
+
+/* ---- POSIX: nothing left behind --------------------------------------------- */
+
+/* Runs BODY(PATH) in a child whose PATH first holds "old"; returns the
+ * child's wait status.  No core files: some signals dump core. */
+static int in_child(const char *path, void (*body)(const char *path))
+{
+    int status = -1;
+    pid_t pid;
+
+    write_file(path, "old", 3);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit none = { 0, 0 };
+        setrlimit(RLIMIT_CORE, &none);
+        body(path);
+        _exit(99);
+    }
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    return status;
+}
+
+static int signal_to_send;
+
+/* Creates an atomic file for PATH, writes half of it and raises the signal. */
+static void write_half_and_raise(const char *path)
+{
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+
+    if (f && mmio_write(f, "half", 4, &err) == 0)
+        raise(signal_to_send);
+    mmio_close(f, NULL);
+    _exit(3);
+}
+
+static void fatal_signal_leaves_nothing(void)
+{
+    const char *path = path_of("signalled");
+    int status = in_child(path, write_half_and_raise);
+
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == signal_to_send);
+    CHECK(leftover_temporaries() == 0);
+    CHECK(holds(path, "old"));
+}
+
+/* Every signal whose default action ends the process and can be caught,
+ * by name, for the test names; not SIGXFSZ, which mmio_init ignores, nor
+ * SIGBUS, which belongs to mmio_guard. */
+static const struct {
+    int sig;
+    const char *name;
+} fatal_signals[] = {
+    { SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
+    { SIGTERM, "SIGTERM" }, { SIGPIPE, "SIGPIPE" }, { SIGUSR1, "SIGUSR1" },
+    { SIGUSR2, "SIGUSR2" }, { SIGALRM, "SIGALRM" },
+    { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
+    { SIGXCPU, "SIGXCPU" }, { SIGABRT, "SIGABRT" },
+    { SIGTRAP, "SIGTRAP" }, { SIGSYS, "SIGSYS" },
+#ifdef SIGPOLL
+    { SIGPOLL, "SIGPOLL" },
+#endif
+#ifdef SIGSTKFLT
+    { SIGSTKFLT, "SIGSTKFLT" },
+#endif
+#ifdef SIGPWR
+    { SIGPWR, "SIGPWR" },
+#endif
+};
+
+static void each_fatal_signal_leaves_nothing(void)
+{
+    char name[64];
+
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
+        signal_to_send = fatal_signals[i].sig;
+        snprintf(name, sizeof name, "%s_leaves_nothing", fatal_signals[i].name);
+        unit_test(name, fatal_signal_leaves_nothing);
+    }
+#ifdef SIGRTMIN
+    signal_to_send = SIGRTMIN;
+    unit_test("SIGRTMIN_leaves_nothing", fatal_signal_leaves_nothing);
+    signal_to_send = SIGRTMAX;
+    unit_test("SIGRTMAX_leaves_nothing", fatal_signal_leaves_nothing);
+#endif
+}
+
+static void write_half_and_exit(const char *path)
+{
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+
+    if (f && mmio_write(f, "half", 4, &err) == 0)
+        exit(4);
+    _exit(3);
+}
+
+static void exit_without_close_leaves_nothing(void)
+{
+    const char *path = path_of("exited");
+    int status = in_child(path, write_half_and_exit);
+
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4);
+    CHECK(leftover_temporaries() == 0);
+    CHECK(holds(path, "old"));
+}
+
+/* With SIGHUP ignored (nohup) the process lives on. */
+static void ignore_hangup_then_raise_it(const char *path)
+{
+    mmio_error err;
+    mmio_file *f;
+
+    signal(SIGHUP, SIG_IGN);
+    f = mmio_create(path, MMIO_ATOMIC, &err);
+    if (f && mmio_write(f, "new", 3, &err) == 0) {
+        raise(SIGHUP);
+        if (mmio_commit(f, &err) == 0 && mmio_close(f, &err) == 0)
+            _exit(5);
+    }
+    _exit(3);
+}
+
+static void ignored_signal_stays_ignored(void)
+{
+    const char *path = path_of("nohup");
+    int status = in_child(path, ignore_hangup_then_raise_it);
+
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 5);
+    CHECK(holds(path, "new"));
+}
+
+static volatile sig_atomic_t caller_caught;
+
+static void caller_handler(int sig)
+{
+    (void)sig;
+    caller_caught = 1;
+}
+
+/* A handler the program installed itself is left in place. */
+static void catch_usr1_then_raise_it(const char *path)
+{
+    mmio_error err;
+    mmio_file *f;
+
+    signal(SIGUSR1, caller_handler);
+    f = mmio_create(path, MMIO_ATOMIC, &err);
+    if (f && mmio_write(f, "new", 3, &err) == 0) {
+        raise(SIGUSR1);
+        if (caller_caught && mmio_commit(f, &err) == 0
+            && mmio_close(f, &err) == 0)
+            _exit(6);
+    }
+    _exit(3);
+}
+
+static void caller_signal_handler_is_kept(void)
+{
+    const char *path = path_of("handled");
+    int status = in_child(path, catch_usr1_then_raise_it);
+
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 6);
+    CHECK(holds(path, "new"));
+}
+
+/* A child forked while the temporary is open exits; the parent's
+ * temporary must survive for its commit. */
+static void forked_child_exit_keeps_parent_temporary(void)
+{
+    const char *path = path_of("forked");
+    mmio_error err;
+    mmio_file *f;
+    int status = -1;
+    pid_t pid;
+
+    write_file(path, "old", 3);
+    f = mmio_create(path, MMIO_ATOMIC, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_write(f, "new", 3, &err) == 0);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0)
+        exit(0);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    CHECK(mmio_commit(f, &err) == 0);
+    CHECK(mmio_close(f, &err) == 0);
+    CHECK(holds(path, "new"));
+}
+
+#ifndef MMIO_NO_O_TMPFILE
+/* Non-zero when the scratch directory's file system takes O_TMPFILE. */
+static int has_o_tmpfile(void)
+{
+#ifdef O_TMPFILE
+    int fd = open(scratch, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
+#else
+    return 0;
+#endif
+}
+
+static void write_half_and_kill(const char *path)
+{
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+
+    if (f && mmio_write(f, "half", 4, &err) == 0)
+        raise(SIGKILL);
+    _exit(3);
+}
+
+static void sigkill_leaves_nothing(void)
+{
+    const char *path = path_of("killed");
+    int status = in_child(path, write_half_and_kill);
+
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK(leftover_temporaries() == 0);
+    CHECK(holds(path, "old"));
+}
+
+static void temporary_has_no_name_until_commit(void)
+{
+    const char *path = path_of("unnamed");
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_write(f, "new", 3, &err) == 0);
+    CHECK(leftover_temporaries() == 0);
+    CHECK(mmio_commit(f, &err) == 0);
+    CHECK(leftover_temporaries() == 0);
+    CHECK(mmio_close(f, &err) == 0);
+    CHECK(holds(path, "new"));
+}
+#endif
+
+static void run_owner_tests(void)
+{
+    if (geteuid() != 0 || !find_nobody()) {
+        unit_skip("owner tests", "they need root and the user nobody");
+        return;
+    }
+    RUN(root_keeps_owner_and_group);
+    RUN(root_keeps_setuid_with_its_owner);
+    if (system("command -v setpriv > /dev/null") != 0)
+        unit_skip("other_user_cannot_keep_owner_so_drops_setuid",
+                  "setpriv is not installed");
+    else
+        RUN(other_user_cannot_keep_owner_so_drops_setuid);
+}
+
+static void run_cleanup_tests(void)
+{
+    each_fatal_signal_leaves_nothing();
+    RUN(exit_without_close_leaves_nothing);
+    RUN(ignored_signal_stays_ignored);
+    RUN(caller_signal_handler_is_kept);
+    RUN(forked_child_exit_keeps_parent_temporary);
+#ifdef MMIO_NO_O_TMPFILE
+    unit_skip("sigkill_leaves_nothing", "a named temporary outlives SIGKILL");
+#else
+    if (!has_o_tmpfile()) {
+        unit_skip("unnamed temporary tests", "no O_TMPFILE here");
+        return;
+    }
+    RUN(temporary_has_no_name_until_commit);
+    RUN(sigkill_leaves_nothing);
+#endif
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+                        struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+static void remove_scratch(void)
+{
+    if (nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        printf("# could not remove %s\n", scratch);
+}
+#else
+static void remove_scratch(void)
+{
+    remove(path_of("replaced"));
+    remove(path_of("kept"));
+    if (_rmdir(scratch) != 0)
+        printf("# could not remove %s\n", scratch);
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    mmio_init(); /* binary standard output: TAP lines end in "\n" alone */
+    if (argc == 4 && strcmp(argv[1], "--write") == 0)
+        return write_command(argv[2], argv[3]);
+    snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
+    make_dir(scratch);
+    RUN(commit_replaces_destination);
+    RUN(close_without_commit_leaves_destination);
+#ifdef POSIX_TESTS
+    RUN(commit_keeps_permission_bits);
+    RUN(new_file_gets_umask_mode);
+    RUN(symlink_is_followed_and_target_replaced);
+    RUN(chain_of_relative_links_is_followed);
+    RUN(dangling_link_creates_its_target);
+    RUN(temporary_is_made_in_target_directory);
+    RUN(link_to_device_writes_through);
+    RUN(hard_link_is_split_off);
+    run_owner_tests();
+    run_cleanup_tests();
+#else
+    unit_skip("POSIX-only tests", "links, owners and signals are POSIX");
+#endif
+    remove_scratch();
+    return unit_done();
+}
