@@ -345,10 +345,11 @@ static void root_keeps_setuid_with_its_owner(void)
     CHECK(mode_of(path) == 04755);
 }
 
-/* Runs "test_atomic --write PATH new" as nobody:nogroup; its exit status. */
-static int write_as_nobody(const char *path)
+/* Runs "test_atomic --write PATH new" as nobody:nogroup with the
+ * supplementary groups GROUPS (NULL: none); its exit status. */
+static int write_as_nobody(const char *path, const char *groups)
 {
-    char self[PATH_MAX];
+    char self[PATH_MAX], group_option[64];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     int status = -1;
     pid_t pid;
@@ -356,11 +357,15 @@ static int write_as_nobody(const char *path)
     if (n <= 0)
         return -1;
     self[n] = '\0';
+    if (groups)
+        snprintf(group_option, sizeof group_option, "--groups=%s", groups);
+    else
+        snprintf(group_option, sizeof group_option, "--clear-groups");
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
         execlp("setpriv", "setpriv", "--reuid=nobody", "--regid=nogroup",
-               "--clear-groups", self, "--write", path, "new", (char *)NULL);
+               group_option, self, "--write", path, "new", (char *)NULL);
         _exit(127);
     }
     if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
@@ -382,13 +387,32 @@ static void other_user_cannot_keep_owner_so_drops_setuid(void)
     make_owned(sgid, 0, 0, 02775);
     /* nobody's own file, but in root's group, which nobody cannot set */
     make_owned(group, nobody_uid, 0, 02755);
-    CHECK(write_as_nobody(suid) == 0 && holds(suid, "new"));
+    CHECK(write_as_nobody(suid, NULL) == 0 && holds(suid, "new"));
     CHECK(owned_by(suid, nobody_uid, nogroup_gid) && mode_of(suid) == 0755);
-    CHECK(write_as_nobody(sgid) == 0 && holds(sgid, "new"));
+    CHECK(write_as_nobody(sgid, NULL) == 0 && holds(sgid, "new"));
     CHECK(owned_by(sgid, nobody_uid, nogroup_gid) && mode_of(sgid) == 0775);
-    CHECK(write_as_nobody(group) == 0 && holds(group, "new"));
+    CHECK(write_as_nobody(group, NULL) == 0 && holds(group, "new"));
     CHECK(owned_by(group, nobody_uid, nogroup_gid) && mode_of(group) == 0755);
     CHECK(temporaries_in(dir) == 0);
+    chmod(scratch, 0700);
+}
+
+/* Nobody, also in the group "users", cannot give root's file back to root
+ * but can keep its group: the group stays, setgid goes with the owner. */
+static void other_user_keeps_group_it_belongs_to(void)
+{
+    const char *dir = path_of("users");
+    const char *path = path_of("users/shared");
+    struct group *users = getgrnam("users");
+
+    if (!users) {
+        CHECK(!"no group users");
+        return;
+    }
+    CHECK(make_dir(dir) == 0 && chmod(dir, 0777) == 0 && chmod(scratch, 0755) == 0);
+    make_owned(path, 0, users->gr_gid, 02775);
+    CHECK(write_as_nobody(path, "users") == 0 && holds(path, "new"));
+    CHECK(owned_by(path, nobody_uid, users->gr_gid) && mode_of(path) == 0775);
     chmod(scratch, 0700);
 }
 
@@ -649,8 +673,10 @@ static void run_owner_tests(void)
     if (system("command -v setpriv > /dev/null") != 0)
         unit_skip("other_user_cannot_keep_owner_so_drops_setuid",
                   "setpriv is not installed");
-    else
+    else {
         RUN(other_user_cannot_keep_owner_so_drops_setuid);
+        RUN(other_user_keeps_group_it_belongs_to);
+    }
 }
 
 static void run_cleanup_tests(void)
