@@ -440,6 +440,7 @@ static int in_child(const char *path, void (*body)(const char *path))
 }
 
 static int signal_to_send;
+static const char *signal_name;
 
 /* Creates an atomic file for PATH, writes half of it and raises the signal. */
 static void write_half_and_raise(const char *path)
@@ -453,13 +454,18 @@ static void write_half_and_raise(const char *path)
     _exit(3);
 }
 
+/* In a directory of its own, so that a leak fails this test alone. */
 static void fatal_signal_leaves_nothing(void)
 {
-    const char *path = path_of("signalled");
-    int status = in_child(path, write_half_and_raise);
+    const char *dir = path_of(signal_name);
+    char path[192];
+    int status;
 
+    CHECK(make_dir(dir) == 0);
+    snprintf(path, sizeof path, "%s/signalled", dir);
+    status = in_child(path, write_half_and_raise);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == signal_to_send);
-    CHECK(leftover_temporaries() == 0);
+    CHECK(temporaries_in(dir) == 0);
     CHECK(holds(path, "old"));
 }
 
@@ -493,13 +499,16 @@ static void each_fatal_signal_leaves_nothing(void)
 
     for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
         signal_to_send = fatal_signals[i].sig;
+        signal_name = fatal_signals[i].name;
         snprintf(name, sizeof name, "%s_leaves_nothing", fatal_signals[i].name);
         unit_test(name, fatal_signal_leaves_nothing);
     }
 #ifdef SIGRTMIN
     signal_to_send = SIGRTMIN;
+    signal_name = "SIGRTMIN";
     unit_test("SIGRTMIN_leaves_nothing", fatal_signal_leaves_nothing);
     signal_to_send = SIGRTMAX;
+    signal_name = "SIGRTMAX";
     unit_test("SIGRTMAX_leaves_nothing", fatal_signal_leaves_nothing);
 #endif
 }
