@@ -7,10 +7,12 @@
  *
  * "test_atomic --write PATH TEXT" writes TEXT to PATH atomically and
  * exits 0, or prints the error and exits 1: the tests run it under
- * setpriv (another user) and tests/atomic.bats under strace. */
+ * setpriv (another user) and tests/atomic.bats under strace.
+ * "test_atomic --child BODY SIGNAL PATH" is a child of the cleanup tests. */
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@
 /* ---- helpers ------------------------------------------------------------- */
 
 static char scratch[64];
+static char self[PATH_MAX]; /* this program, to run it again */
 
 /* A path in the scratch directory; each call gets a buffer of its own. */
 static const char *path_of(const char *name)
@@ -349,14 +352,10 @@ static void root_keeps_setuid_with_its_owner(void)
  * supplementary groups GROUPS (NULL: none); its exit status. */
 static int write_as_nobody(const char *path, const char *groups)
 {
-    char self[PATH_MAX], group_option[64];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char group_option[64];
     int status = -1;
     pid_t pid;
 
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
     if (groups)
         snprintf(group_option, sizeof group_option, "--groups=%s", groups);
     else
@@ -418,21 +417,61 @@ static void other_user_keeps_group_it_belongs_to(void)
 
 /* ---- POSIX: nothing left behind --------------------------------------------- */
 
-/* Runs BODY(PATH) in a child whose PATH first holds "old"; returns the
- * child's wait status.  No core files: some signals dump core. */
-static int in_child(const char *path, void (*body)(const char *path))
+/* The children below run in a fresh process (this program, exec'd with
+ * --child), as a tool does: the cleanup is installed when that process
+ * makes its first temporary, after its own signal settings. */
+
+static volatile sig_atomic_t caller_caught;
+
+static void caller_handler(int sig)
 {
+    (void)sig;
+    caller_caught = 1;
+}
+
+/* What the child BODY does with PATH and signal SIG; its exit status:
+ * "raise": writes half and raises SIG (3 if it survives);
+ * "exit": writes half and exits with 4 without closing;
+ * "ignored": ignores SIG, writes, raises SIG, commits: 5;
+ * "handled": catches SIG itself, writes, raises SIG, commits: 6. */
+static int child_main(const char *body, int sig, const char *path)
+{
+    int ignored = strcmp(body, "ignored") == 0;
+    int handled = strcmp(body, "handled") == 0;
+    mmio_error err;
+    mmio_file *f;
+
+    if (ignored || handled)
+        signal(sig, ignored ? SIG_IGN : caller_handler);
+    f = mmio_create(path, MMIO_ATOMIC, &err);
+    if (!f || mmio_write(f, ignored || handled ? "new" : "half", ignored || handled ? 3 : 4, &err) < 0)
+        return 2;
+    if (strcmp(body, "exit") == 0)
+        exit(4);
+    raise(sig);
+    if (ignored || (handled && caller_caught))
+        return mmio_commit(f, &err) == 0 && mmio_close(f, &err) == 0 ? 5 + handled : 2;
+    mmio_close(f, NULL);
+    return 3;
+}
+
+/* Runs child BODY with SIG on PATH, which first holds "old"; returns the
+ * child's wait status.  No core files: some signals dump core. */
+static int run_child(const char *body, int sig, const char *path)
+{
+    char number[16];
     int status = -1;
     pid_t pid;
 
     write_file(path, "old", 3);
+    snprintf(number, sizeof number, "%d", sig);
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
         struct rlimit none = { 0, 0 };
         setrlimit(RLIMIT_CORE, &none);
-        body(path);
-        _exit(99);
+        execl(self, self, "--child", body, number, path, (char *)NULL);
+        _exit(127);
     }
     if (pid > 0)
         waitpid(pid, &status, 0);
@@ -441,18 +480,6 @@ static int in_child(const char *path, void (*body)(const char *path))
 
 static int signal_to_send;
 static const char *signal_name;
-
-/* Creates an atomic file for PATH, writes half of it and raises the signal. */
-static void write_half_and_raise(const char *path)
-{
-    mmio_error err;
-    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
-
-    if (f && mmio_write(f, "half", 4, &err) == 0)
-        raise(signal_to_send);
-    mmio_close(f, NULL);
-    _exit(3);
-}
 
 /* In a directory of its own, so that a leak fails this test alone. */
 static void fatal_signal_leaves_nothing(void)
@@ -463,7 +490,7 @@ static void fatal_signal_leaves_nothing(void)
 
     CHECK(make_dir(dir) == 0);
     snprintf(path, sizeof path, "%s/signalled", dir);
-    status = in_child(path, write_half_and_raise);
+    status = run_child("raise", signal_to_send, path);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == signal_to_send);
     CHECK(temporaries_in(dir) == 0);
     CHECK(holds(path, "old"));
@@ -500,7 +527,7 @@ static void each_fatal_signal_leaves_nothing(void)
     for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
         signal_to_send = fatal_signals[i].sig;
         signal_name = fatal_signals[i].name;
-        snprintf(name, sizeof name, "%s_leaves_nothing", fatal_signals[i].name);
+        snprintf(name, sizeof name, "%s_leaves_nothing", signal_name);
         unit_test(name, fatal_signal_leaves_nothing);
     }
 #ifdef SIGRTMIN
@@ -513,20 +540,10 @@ static void each_fatal_signal_leaves_nothing(void)
 #endif
 }
 
-static void write_half_and_exit(const char *path)
-{
-    mmio_error err;
-    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
-
-    if (f && mmio_write(f, "half", 4, &err) == 0)
-        exit(4);
-    _exit(3);
-}
-
 static void exit_without_close_leaves_nothing(void)
 {
     const char *path = path_of("exited");
-    int status = in_child(path, write_half_and_exit);
+    int status = run_child("exit", 0, path);
 
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4);
     CHECK(leftover_temporaries() == 0);
@@ -534,59 +551,20 @@ static void exit_without_close_leaves_nothing(void)
 }
 
 /* With SIGHUP ignored (nohup) the process lives on. */
-static void ignore_hangup_then_raise_it(const char *path)
-{
-    mmio_error err;
-    mmio_file *f;
-
-    signal(SIGHUP, SIG_IGN);
-    f = mmio_create(path, MMIO_ATOMIC, &err);
-    if (f && mmio_write(f, "new", 3, &err) == 0) {
-        raise(SIGHUP);
-        if (mmio_commit(f, &err) == 0 && mmio_close(f, &err) == 0)
-            _exit(5);
-    }
-    _exit(3);
-}
-
 static void ignored_signal_stays_ignored(void)
 {
     const char *path = path_of("nohup");
-    int status = in_child(path, ignore_hangup_then_raise_it);
+    int status = run_child("ignored", SIGHUP, path);
 
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 5);
     CHECK(holds(path, "new"));
 }
 
-static volatile sig_atomic_t caller_caught;
-
-static void caller_handler(int sig)
-{
-    (void)sig;
-    caller_caught = 1;
-}
-
 /* A handler the program installed itself is left in place. */
-static void catch_usr1_then_raise_it(const char *path)
-{
-    mmio_error err;
-    mmio_file *f;
-
-    signal(SIGUSR1, caller_handler);
-    f = mmio_create(path, MMIO_ATOMIC, &err);
-    if (f && mmio_write(f, "new", 3, &err) == 0) {
-        raise(SIGUSR1);
-        if (caller_caught && mmio_commit(f, &err) == 0
-            && mmio_close(f, &err) == 0)
-            _exit(6);
-    }
-    _exit(3);
-}
-
 static void caller_signal_handler_is_kept(void)
 {
     const char *path = path_of("handled");
-    int status = in_child(path, catch_usr1_then_raise_it);
+    int status = run_child("handled", SIGUSR1, path);
 
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 6);
     CHECK(holds(path, "new"));
@@ -633,20 +611,10 @@ static int has_o_tmpfile(void)
 #endif
 }
 
-static void write_half_and_kill(const char *path)
-{
-    mmio_error err;
-    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
-
-    if (f && mmio_write(f, "half", 4, &err) == 0)
-        raise(SIGKILL);
-    _exit(3);
-}
-
 static void sigkill_leaves_nothing(void)
 {
     const char *path = path_of("killed");
-    int status = in_child(path, write_half_and_kill);
+    int status = run_child("raise", SIGKILL, path);
 
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     CHECK(leftover_temporaries() == 0);
@@ -734,6 +702,14 @@ int main(int argc, char **argv)
     mmio_init(); /* binary standard output: TAP lines end in "\n" alone */
     if (argc == 4 && strcmp(argv[1], "--write") == 0)
         return write_command(argv[2], argv[3]);
+#ifdef POSIX_TESTS
+    if (argc == 5 && strcmp(argv[1], "--child") == 0)
+        return child_main(argv[2], atoi(argv[3]), argv[4]);
+    if (!realpath(argv[0], self)) {
+        printf("Bail out! cannot find %s\n", argv[0]);
+        return 1;
+    }
+#endif
     snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
     make_dir(scratch);
     RUN(commit_replaces_destination);
