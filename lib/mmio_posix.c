@@ -469,14 +469,42 @@ static int open_named_temp(struct mmio_atomic *a)
     return fd;
 }
 
+#ifdef USE_O_TMPFILE
+/* The path through which the unnamed temporary FD gets its name. */
+static void proc_fd_path(int fd, char *buf, size_t size)
+{
+    snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* An unnamed temporary in A's directory, or -1 (errno 0 when a named one
+ * should be made instead). */
+static int open_unnamed_temp(struct mmio_atomic *a)
+{
+    int fd = open(a->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    char proc[32];
+
+    if (fd < 0) {
+        /* EISDIR: a kernel without O_TMPFILE; the others: a file system. */
+        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+            errno = 0;
+        return -1;
+    }
+    proc_fd_path(fd, proc, sizeof proc);
+    if (access(proc, F_OK) == 0)
+        return fd;
+    close(fd); /* no /proc: it could never be given a name */
+    errno = 0;
+    return -1;
+}
+#endif
+
 /* Opens the temporary for A: unnamed where the system allows. */
 static int open_temp(struct mmio_atomic *a)
 {
 #ifdef USE_O_TMPFILE
-    int fd = open(a->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int fd = open_unnamed_temp(a);
 
-    /* EISDIR: a kernel without O_TMPFILE; the others: a file system. */
-    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+    if (fd >= 0 || errno != 0)
         return fd;
 #endif
     return open_named_temp(a);
@@ -603,18 +631,15 @@ static void fill_temp_name(char *template)
 }
 
 /* Links the unnamed temporary FD into its directory under a fresh name
- * A->temp: through /proc, or without /proc where the process may
- * (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH). */
+ * A->temp. */
 static int name_temp(int fd, struct mmio_atomic *a)
 {
     char proc[32];
 
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    proc_fd_path(fd, proc, sizeof proc);
     for (int attempt = 0; attempt < 100; attempt++) {
         fill_temp_name(a->temp);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, a->temp, AT_SYMLINK_FOLLOW) == 0
-            || (errno == ENOENT
-                && linkat(fd, "", AT_FDCWD, a->temp, AT_EMPTY_PATH) == 0)) {
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, a->temp, AT_SYMLINK_FOLLOW) == 0) {
             a->named = 1;
             return 0;
         }

@@ -57,3 +57,36 @@ assert_commit_sequence() {
     traced_write test_atomic_named
     assert_commit_sequence
 }
+
+# Runs "$@" in a mount namespace of its own without /proc: an unnamed
+# temporary could not be linked there, so libmmio must make a named one.
+without_proc() {
+    require_posix "mount namespaces are Linux's"
+    [ "$(id -u)" = 0 ] || skip "unshare needs root"
+    command -v unshare > /dev/null || skip "unshare is not installed"
+    unshare -m true 2> /dev/null || skip "no mount namespaces here"
+    unshare -m sh -c 'umount -l /proc && exec "$@"' sh "$@"
+}
+
+@test "without /proc the commit still works and leaves nothing" {
+    [ -x "$(unit_program test_atomic)" ] || skip "test_atomic is not built"
+    printf 'old' > "$T/out"
+    without_proc "$(unit_program test_atomic)" --write "$T/out" new
+    [ "$(cat "$T/out")" = new ]
+    [ -z "$(find "$T" -name '.mmtools.*')" ]
+}
+
+@test "without /proc another user's commit works too" {
+    [ -x "$(unit_program test_atomic)" ] || skip "test_atomic is not built"
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    local dir
+    dir=$(mktemp -d /tmp/atomic.XXXXXX)
+    chmod 0777 "$dir"
+    run without_proc setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$(unit_program test_atomic)" --write "$dir/out" new
+    local content
+    content=$(cat "$dir/out" 2>&1 || true)
+    rm -rf "$dir"
+    assert_success
+    [ "$content" = new ]
+}
