@@ -293,6 +293,47 @@ static void hard_link_is_split_off(void)
     CHECK(stat(other, &st) == 0 && st.st_nlink == 1);
 }
 
+static void loop_of_links_fails_with_eloop(void)
+{
+    const char *loop = path_of("loop");
+    mmio_error err;
+    mmio_file *f;
+
+    CHECK(symlink("loop", loop) == 0);
+    f = mmio_create(loop, MMIO_ATOMIC, &err);
+    CHECK(f == NULL && err.code == ELOOP);
+    mmio_close(f, NULL);
+    CHECK(is_symlink(loop));
+}
+
+static void close_without_commit_leaves_no_temporary(void)
+{
+    const char *path = path_of("uncommitted");
+
+    write_file(path, "old", 3);
+    CHECK(write_atomic(path, "new", 0) == 0);
+    CHECK(holds(path, "old"));
+    CHECK(leftover_temporaries() == 0);
+}
+
+/* The destination became a directory: the rename fails, and the
+ * temporary, whether or not it had been given a name, goes on close. */
+static void failed_rename_leaves_no_temporary(void)
+{
+    const char *path = path_of("became_dir");
+    mmio_error err;
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, &err);
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_write(f, "new", 3, &err) == 0);
+    CHECK(make_dir(path) == 0 && make_dir(path_of("became_dir/full")) == 0);
+    CHECK(mmio_commit(f, &err) == -1 && strcmp(err.op, "rename") == 0);
+    CHECK(mmio_close(f, &err) == 0);
+    CHECK(leftover_temporaries() == 0);
+}
+
 /* ---- POSIX: owners ----------------------------------------------------------- */
 
 static uid_t nobody_uid;
@@ -723,6 +764,9 @@ int main(int argc, char **argv)
     RUN(temporary_is_made_in_target_directory);
     RUN(link_to_device_writes_through);
     RUN(hard_link_is_split_off);
+    RUN(loop_of_links_fails_with_eloop);
+    RUN(close_without_commit_leaves_no_temporary);
+    RUN(failed_rename_leaves_no_temporary);
     run_owner_tests();
     run_cleanup_tests();
 #else
