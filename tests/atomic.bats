@@ -19,8 +19,11 @@ traced_write() {
     require_posix "strace is for Linux"
     command -v strace > /dev/null || skip "strace is not installed"
     [ -x "$(unit_program "$1")" ] || skip "$1 is not built"
+    strace -o /dev/null true 2> /dev/null || skip "strace cannot trace here"
+    # LeakSanitizer refuses to run under a tracer.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
     strace -f -y -o "$T/trace" -e trace=fsync,fdatasync,link,linkat,rename,renameat,renameat2 \
-        "$(unit_program "$1")" --write "$T/out" new || skip "strace cannot trace here"
+        "$(unit_program "$1")" --write "$T/out" new
     [ "$(cat "$T/out")" = new ] || fail "out holds '$(cat "$T/out")'"
 }
 
@@ -58,18 +61,26 @@ assert_commit_sequence() {
     assert_commit_sequence
 }
 
-# Runs "$@" in a mount namespace of its own without /proc: an unnamed
-# temporary could not be linked there, so libmmio must make a named one.
-without_proc() {
+# Skips the test unless programs can be run without /proc (below).
+require_no_proc_runs() {
     require_posix "mount namespaces are Linux's"
+    [ -x "$(unit_program test_atomic)" ] || skip "test_atomic is not built"
     [ "$(id -u)" = 0 ] || skip "unshare needs root"
     command -v unshare > /dev/null || skip "unshare is not installed"
     unshare -m true 2> /dev/null || skip "no mount namespaces here"
+    # A sanitizer build cannot run at all without /proc.
+    without_proc "$(unit_program test_atomic)" --write /dev/null x > /dev/null 2>&1 ||
+        skip "test_atomic cannot run without /proc"
+}
+
+# Runs "$@" in a mount namespace of its own without /proc: an unnamed
+# temporary could not be linked there, so libmmio must make a named one.
+without_proc() {
     unshare -m sh -c 'umount -l /proc && exec "$@"' sh "$@"
 }
 
 @test "without /proc the commit still works and leaves nothing" {
-    [ -x "$(unit_program test_atomic)" ] || skip "test_atomic is not built"
+    require_no_proc_runs
     printf 'old' > "$T/out"
     without_proc "$(unit_program test_atomic)" --write "$T/out" new
     [ "$(cat "$T/out")" = new ]
@@ -77,7 +88,7 @@ without_proc() {
 }
 
 @test "without /proc another user's commit works too" {
-    [ -x "$(unit_program test_atomic)" ] || skip "test_atomic is not built"
+    require_no_proc_runs
     command -v setpriv > /dev/null || skip "setpriv is not installed"
     local dir
     dir=$(mktemp -d /tmp/atomic.XXXXXX)

@@ -39,6 +39,7 @@
 #include <unistd.h>
 #define POSIX_TESTS 1
 #define make_dir(path) mkdir(path, 0700)
+static char self[PATH_MAX]; /* this program, to run it again */
 #endif
 
 #ifdef MMIO_NO_O_TMPFILE
@@ -50,7 +51,6 @@
 /* ---- helpers ------------------------------------------------------------- */
 
 static char scratch[64];
-static char self[PATH_MAX]; /* this program, to run it again */
 
 /* A path in the scratch directory; each call gets a buffer of its own. */
 static const char *path_of(const char *name)
