@@ -410,6 +410,7 @@ static char *directory_of(const char *path, char **temp)
     if (!dir || !*temp) {
         free(dir);
         free(*temp);
+        *temp = NULL;
         errno = ENOMEM;
         return NULL;
     }
