@@ -360,13 +360,16 @@ static char *link_target(char *link)
     char target[PATH_MAX];
     ssize_t n = readlink(link, target, sizeof target);
     const char *slash = strrchr(link, '/');
-    size_t dirlen = slash && target[0] != '/' ? (size_t)(slash - link) + 1 : 0;
+    size_t dirlen = 0;
     char *path = NULL;
 
-    if (n >= 0 && (size_t)n < sizeof target)
+    if (n > 0 && (size_t)n < sizeof target) {
+        if (slash && target[0] != '/') /* relative to the link's directory */
+            dirlen = (size_t)(slash - link) + 1;
         path = malloc(dirlen + (size_t)n + 1);
-    else if (n >= 0)
+    } else if (n >= 0) {
         errno = ENAMETOOLONG;
+    }
     if (path) {
         memcpy(path, link, dirlen);
         memcpy(path + dirlen, target, (size_t)n);
