@@ -80,9 +80,12 @@ mmio_file *mmio_stdin(mmio_error *err);
 mmio_file *mmio_stdout(mmio_error *err);
 
 /* Creates (or truncates) PATH for writing, empty.  With MMIO_ATOMIC the
- * data goes to a temporary file that is removed on close, or on SIGINT,
- * SIGTERM or SIGHUP, unless mmio_commit renamed it over PATH.  A
- * destination that exists and is not a regular file is opened as it is. */
+ * data goes to a temporary file beside the file PATH names (symbolic links
+ * followed), which mmio_commit renames over it; until then PATH is
+ * untouched, and the temporary never outlives the process (on Linux it
+ * has no name until the commit; elsewhere close, exit() and fatal signals
+ * remove it).  A destination that exists and is not a regular file is
+ * opened as it is.  See libmmio(3). */
 mmio_file *mmio_create(const char *path, int flags, mmio_error *err);
 
 /* Sets the size of F to SIZE bytes, reserving the blocks of any growth so
@@ -92,7 +95,9 @@ mmio_file *mmio_create(const char *path, int flags, mmio_error *err);
 int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err);
 
 /* Flushes F to stable storage; for an atomic file, renames it over its
- * destination (keeping the destination's permission bits).  F stays open. */
+ * destination and flushes the directory, keeping the destination's owner
+ * and group where the process may set them and its permission bits (setuid
+ * and setgid only with the same owner and group).  F stays open. */
 int mmio_commit(mmio_file *f, mmio_error *err);
 
 /* Closes F (NULL is allowed).  An uncommitted atomic file is removed. */

@@ -28,8 +28,7 @@ struct mmio_file {
     ino_t ino;
     int views;           /* views mapped through this mmio_file */
     char *path;
-    char *temp_path;     /* an atomic file's temporary, until committed */
-    mode_t dest_mode;    /* permission bits the destination will get */
+    struct mmio_atomic *atomic; /* an atomic file's state, until committed */
 };
 
 /* ---- Errors and process setup ----------------------------------------- */
@@ -228,55 +227,128 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
 
 /* ---- Atomic output files ---------------------------------------------- */
 
-/* Temporaries that a fatal signal must remove before the process dies. */
+/* On Linux the temporary is made unnamed (O_TMPFILE) and only linked into
+ * the directory at commit, so that no death can leave it behind; elsewhere,
+ * or where the file system refuses O_TMPFILE, it is a named file that
+ * mmio_close, a fatal signal or exit() removes.  MMIO_NO_O_TMPFILE builds
+ * the named way only, for the tests. */
+#if defined(__linux__) && defined(O_TMPFILE) && !defined(MMIO_NO_O_TMPFILE)
+#define USE_O_TMPFILE 1
+#endif
+
+#define TEMP_NAME ".mmtools.XXXXXX"
+#define MAX_LINK_HOPS 40 /* as Linux's ELOOP limit */
+
+/* An atomic file's destination and temporary, until committed. */
+struct mmio_atomic {
+    char *dest;      /* the file replaced: the path with its links followed */
+    char *dir;       /* the directory of DEST */
+    char *temp;      /* "DIR/.mmtools.XXXXXX", the temporary's name */
+    int named;       /* TEMP exists (else the temporary is still unnamed) */
+    int existed;     /* DEST existed at creation, with these: */
+    uid_t uid;
+    gid_t gid;
+    mode_t mode;     /* permission bits DEST will get */
+};
+
+/* Named temporaries that a fatal signal or exit() must remove, each with
+ * the process that made it: a forked child leaves its parent's alone. */
 #define MAX_TEMPS 16
 static char *volatile temp_registry[MAX_TEMPS];
+static volatile pid_t temp_owner[MAX_TEMPS];
+
+/* Safe in a signal handler: only unlink and getpid. */
+static void remove_temps(void)
+{
+    pid_t self = getpid();
+
+    for (int i = 0; i < MAX_TEMPS; i++) {
+        char *path = temp_registry[i];
+        if (path && temp_owner[i] == self)
+            unlink(path);
+    }
+}
 
 static void remove_temps_and_die(int sig)
 {
-    for (int i = 0; i < MAX_TEMPS; i++)
-        if (temp_registry[i])
-            unlink(temp_registry[i]);
+    remove_temps();
     signal(sig, SIG_DFL);
-    raise(sig);
+    raise(sig); /* delivered once the handler returns: death by SIG */
 }
 
-static void catch_fatal_signals(void)
+/* Every signal whose default action ends the process and that can be
+ * caught, except SIGBUS, which belongs to mmio_guard. */
+static const int fatal_signals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGSEGV,
+    SIGPIPE, SIGALRM, SIGTERM, SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ,
+    SIGVTALRM, SIGPROF, SIGSYS,
+#ifdef SIGPOLL
+    SIGPOLL,
+#endif
+#ifdef SIGEMT
+    SIGEMT,
+#endif
+#ifdef __linux__
+    SIGSTKFLT, SIGPWR,
+#endif
+};
+
+/* Installs the cleanup for SIG where SIG has its default action: an
+ * ignored signal (nohup) or a handler of the program's own is left. */
+static void catch_if_default(int sig)
 {
-    static const int fatal[] = { SIGINT, SIGTERM, SIGHUP };
-    static int done;
+    struct sigaction old, sa;
 
-    for (size_t i = 0; !done && i < sizeof fatal / sizeof *fatal; i++) {
-        struct sigaction old, sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = remove_temps_and_die;
-        sigemptyset(&sa.sa_mask);
-        /* Leave a signal ignored if it was (nohup). */
-        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-            sigaction(fatal[i], &sa, NULL);
-    }
-    done = 1;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = remove_temps_and_die;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+        sigaction(sig, &sa, NULL);
 }
 
-/* Adds PATH to the registry (or removes it, with ADD 0), with the fatal
- * signals blocked so the handler never sees a half-made change. */
+static void install_cleanup(void)
+{
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++)
+        catch_if_default(fatal_signals[i]);
+#ifdef SIGRTMIN
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        catch_if_default(sig);
+#endif
+    atexit(remove_temps);
+}
+
+/* Blocks every signal, keeping the old mask in OLD: no handler may see a
+ * half-made change to the registry or a temporary named but not renamed. */
+static void block_signals(sigset_t *old)
+{
+    sigset_t all;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static void restore_signals(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Adds PATH to the registry (or removes it, with ADD 0); -1 when full. */
 static int register_temp(char *path, int add)
 {
-    sigset_t block, old;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    sigset_t old;
     int found = -1;
 
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &old);
+    pthread_once(&once, install_cleanup);
+    block_signals(&old);
     for (int i = 0; i < MAX_TEMPS && found < 0; i++) {
         if (temp_registry[i] == (add ? NULL : path)) {
+            temp_owner[i] = getpid();
             temp_registry[i] = add ? path : NULL;
             found = i;
         }
     }
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    restore_signals(&old);
     return found;
 }
 
@@ -288,54 +360,195 @@ static mode_t default_file_mode(void)
     return 0666 & ~mask;
 }
 
-/* "DIR/.mmtools.XXXXXX" in the directory of PATH. */
-static char *temp_template(const char *path)
+/* What a symbolic link LINK points to, as a path from where LINK's own
+ * path starts; frees LINK.  NULL with errno set on failure. */
+static char *link_target(char *link)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlink(link, target, sizeof target);
+    const char *slash = strrchr(link, '/');
+    size_t dirlen = 0;
+    char *path = NULL;
+
+    if (n > 0 && (size_t)n < sizeof target) {
+        if (slash && target[0] != '/') /* relative to the link's directory */
+            dirlen = (size_t)(slash - link) + 1;
+        path = malloc(dirlen + (size_t)n + 1);
+    } else if (n >= 0) {
+        errno = ENAMETOOLONG;
+    }
+    if (path) {
+        memcpy(path, link, dirlen);
+        memcpy(path + dirlen, target, (size_t)n);
+        path[dirlen + (size_t)n] = '\0';
+    }
+    free(link);
+    return path;
+}
+
+/* PATH with the symbolic links of its last component followed, to the
+ * file that writing through PATH reaches, which need not exist (a dangling
+ * link); as sort -o does.  NULL with errno set on failure. */
+static char *follow_links(const char *path)
+{
+    char *cur = strdup(path);
+    struct stat st;
+
+    for (int hops = 0; cur; hops++) {
+        if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode))
+            return cur; /* the file, or one to create; open says the rest */
+        if (hops == MAX_LINK_HOPS) {
+            free(cur);
+            errno = ELOOP;
+            return NULL;
+        }
+        cur = link_target(cur);
+    }
+    return NULL;
+}
+
+/* The directory part of PATH ("." when there is none), and its template
+ * for the temporary "DIR/.mmtools.XXXXXX" in *TEMP. */
+static char *directory_of(const char *path, char **temp)
 {
     const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    static const char name[] = ".mmtools.XXXXXX";
-    char *t = malloc(dirlen + sizeof name);
+    /* "name": "."; "/name": "/"; "a/name": "a" */
+    size_t dirlen = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(dirlen + 1);
 
-    if (t) {
-        memcpy(t, path, dirlen);
-        memcpy(t + dirlen, name, sizeof name);
+    *temp = malloc(dirlen + sizeof "/" TEMP_NAME);
+    if (!dir || !*temp) {
+        free(dir);
+        free(*temp);
+        *temp = NULL;
+        errno = ENOMEM;
+        return NULL;
     }
-    return t;
+    memcpy(dir, slash ? path : ".", dirlen);
+    dir[dirlen] = '\0';
+    sprintf(*temp, "%s%s" TEMP_NAME, dir, dir[dirlen - 1] == '/' ? "" : "/");
+    return dir;
+}
+
+static void atomic_free(struct mmio_atomic *a)
+{
+    if (!a)
+        return;
+    free(a->dest);
+    free(a->dir);
+    free(a->temp);
+    free(a);
+}
+
+/* The state for an atomic file replacing PATH, whose status is DEST (NULL
+ * when it does not exist).  NULL with errno set on failure. */
+static struct mmio_atomic *atomic_new(const char *path, const struct stat *dest)
+{
+    struct mmio_atomic *a = calloc(1, sizeof *a);
+
+    if (!a || !(a->dest = follow_links(path))
+        || !(a->dir = directory_of(a->dest, &a->temp))) {
+        int e = a ? errno : ENOMEM;
+        atomic_free(a);
+        errno = e;
+        return NULL;
+    }
+    a->existed = dest != NULL;
+    a->uid = dest ? dest->st_uid : 0;
+    a->gid = dest ? dest->st_gid : 0;
+    a->mode = dest ? dest->st_mode & 07777 : default_file_mode();
+    return a;
+}
+
+/* Opens a named temporary for A, registered for removal. */
+static int open_named_temp(struct mmio_atomic *a)
+{
+    int fd;
+
+    if (register_temp(a->temp, 1) < 0) {
+        errno = EMFILE;
+        return -1;
+    }
+    fd = mkostemp(a->temp, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        register_temp(a->temp, 0);
+        errno = e;
+        return -1;
+    }
+    a->named = 1;
+    return fd;
+}
+
+#ifdef USE_O_TMPFILE
+/* The path through which the unnamed temporary FD gets its name. */
+static void proc_fd_path(int fd, char *buf, size_t size)
+{
+    snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* An unnamed temporary in A's directory, or -1 (errno 0 when a named one
+ * should be made instead). */
+static int open_unnamed_temp(struct mmio_atomic *a)
+{
+    int fd = open(a->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    char proc[32];
+
+    if (fd < 0) {
+        /* EISDIR: a kernel without O_TMPFILE; the others: a file system. */
+        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+            errno = 0;
+        return -1;
+    }
+    proc_fd_path(fd, proc, sizeof proc);
+    if (access(proc, F_OK) == 0)
+        return fd;
+    close(fd); /* no /proc: it could never be given a name */
+    errno = 0;
+    return -1;
+}
+#endif
+
+/* Opens the temporary for A: unnamed where the system allows. */
+static int open_temp(struct mmio_atomic *a)
+{
+#ifdef USE_O_TMPFILE
+    int fd = open_unnamed_temp(a);
+
+    if (fd >= 0 || errno != 0)
+        return fd;
+#endif
+    return open_named_temp(a);
+}
+
+/* Removes A's temporary if it has a name, and frees A. */
+static void discard_temp(struct mmio_atomic *a)
+{
+    if (a && a->named) {
+        unlink(a->temp);
+        register_temp(a->temp, 0);
+    }
+    atomic_free(a);
 }
 
 static mmio_file *create_temp(const char *path, const struct stat *dest,
                               mmio_error *err)
 {
-    char *temp = temp_template(path);
+    struct mmio_atomic *a = atomic_new(path, dest);
     mmio_file *f;
-    int fd;
+    int fd = a ? open_temp(a) : -1;
 
-    if (!temp) {
-        mmio_fail(err, "create", path, ENOMEM);
-        return NULL;
-    }
-    catch_fatal_signals();
-    if (register_temp(temp, 1) < 0) {
-        free(temp);
-        mmio_fail(err, "create", path, EMFILE);
-        return NULL;
-    }
-    fd = mkostemp(temp, O_CLOEXEC);
     if (fd < 0) {
         mmio_fail(err, "create", path, errno);
-        register_temp(temp, 0);
-        free(temp);
+        atomic_free(a);
         return NULL;
     }
     f = wrap_fd(fd, path, 0, err);
     if (!f) {
-        unlink(temp);
-        register_temp(temp, 0);
-        free(temp);
+        discard_temp(a);
         return NULL;
     }
-    f->temp_path = temp;
-    f->dest_mode = dest ? dest->st_mode & 07777 : default_file_mode();
+    f->atomic = a;
     return f;
 }
 
@@ -386,17 +599,136 @@ int mmio_resize(mmio_file *f, uint64_t size, mmio_error *err)
     return 0;
 }
 
+/* Gives the temporary FD the destination's owner and group where the
+ * process may, and its permission bits; setuid and setgid only stay with
+ * the owner and group they had. */
+static int keep_attributes(int fd, const struct mmio_atomic *a)
+{
+    mode_t mode = a->mode;
+    struct stat st;
+
+    if (!a->existed)
+        return fchmod(fd, mode);
+    if (fstat(fd, &st) < 0)
+        return -1;
+    /* Not allowed to give the file away (not root): try the group alone. */
+    if ((st.st_uid != a->uid || st.st_gid != a->gid)
+        && fchown(fd, a->uid, a->gid) < 0 && fchown(fd, (uid_t)-1, a->gid) < 0
+        && errno != EPERM)
+        return -1;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    if (st.st_uid != a->uid || st.st_gid != a->gid)
+        mode &= ~(mode_t)(S_ISUID | S_ISGID);
+    return fchmod(fd, mode); /* after fchown, which clears setuid */
+}
+
+#ifdef USE_O_TMPFILE
+#include <time.h> /* clock_gettime, for temporary names */
+
+/* Replaces the X's ending TEMPLATE with letters and digits that change
+ * from call to call. */
+static void fill_temp_name(char *template)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static unsigned counter;
+    struct timespec now;
+    char *x = template + strlen(template) - (sizeof "XXXXXX" - 1);
+    uint64_t v;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    v = (uint64_t)now.tv_nsec ^ (uint64_t)now.tv_sec << 30
+        ^ (uint64_t)getpid() << 20 ^ (uint64_t)++counter * 2654435761u;
+    for (; *x; x++, v /= 62)
+        *x = digits[v % 62];
+}
+
+/* Links the unnamed temporary FD into its directory under a fresh name
+ * A->temp. */
+static int name_temp(int fd, struct mmio_atomic *a)
+{
+    char proc[32];
+
+    proc_fd_path(fd, proc, sizeof proc);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        fill_temp_name(a->temp);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, a->temp, AT_SYMLINK_FOLLOW) == 0) {
+            a->named = 1;
+            return 0;
+        }
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;
+}
+#endif
+
+/* Renames the temporary FD over the destination, first giving it a name
+ * if it has none.  Signals wait meanwhile: none may leave that name. */
+static int replace_destination(int fd, struct mmio_atomic *a)
+{
+    int was_named = a->named;
+    sigset_t old;
+    int e = 0;
+
+    block_signals(&old);
+#ifdef USE_O_TMPFILE
+    if (!a->named && name_temp(fd, a) < 0)
+        e = errno;
+#else
+    (void)fd;
+#endif
+    if (!e && rename(a->temp, a->dest) < 0) {
+        e = errno;
+        if (!was_named) /* back to unnamed, as it was */
+            unlink(a->temp);
+        a->named = was_named;
+    } else if (!e) {
+        if (was_named)
+            register_temp(a->temp, 0);
+        a->named = 0;
+    }
+    restore_signals(&old);
+    errno = e;
+    return e ? -1 : 0;
+}
+
+/* Flushes directory DIR, so that a rename in it survives a power cut.
+ * A directory that cannot be opened or flushed (EINVAL: the file system
+ * has no such thing) is left as it is; any other failure is reported. */
+static int sync_directory(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int status = 0;
+
+    if (fd < 0)
+        return 0;
+    if (fsync(fd) < 0 && errno != EINVAL)
+        status = -1;
+    close(fd);
+    return status;
+}
+
 int mmio_commit(mmio_file *f, mmio_error *err)
 {
+    struct mmio_atomic *a = f->atomic;
+
+    if (a && keep_attributes(f->fd, a) < 0)
+        return mmio_fail(err, "create", f->path, errno);
     if (f->kind == MMIO_KIND_REGULAR && fsync(f->fd) < 0)
         return mmio_fail(err, "write", f->path, errno);
-    if (!f->temp_path)
+    if (!a)
         return 0;
-    if (fchmod(f->fd, f->dest_mode) < 0 || rename(f->temp_path, f->path) < 0)
+    if (replace_destination(f->fd, a) < 0)
         return mmio_fail(err, "rename", f->path, errno);
-    register_temp(f->temp_path, 0);
-    free(f->temp_path);
-    f->temp_path = NULL;
+    f->atomic = NULL;
+    if (sync_directory(a->dir) < 0) {
+        int e = errno;
+        atomic_free(a);
+        return mmio_fail(err, "write", f->path, e);
+    }
+    atomic_free(a);
     return 0;
 }
 
@@ -406,11 +738,7 @@ int mmio_close(mmio_file *f, mmio_error *err)
 
     if (!f)
         return 0;
-    if (f->temp_path) {
-        unlink(f->temp_path);
-        register_temp(f->temp_path, 0);
-        free(f->temp_path);
-    }
+    discard_temp(f->atomic);
     /* The path is freed below: the caller knows which file it closed. */
     if (!f->is_std && close(f->fd) < 0)
         status = mmio_fail(err, "close", NULL, errno);
