@@ -32,10 +32,11 @@ let_others_in() {
 }
 
 # Fails unless mminvert with arguments "$@" (the file last) changes file
-# $T/in into the bytes of $T/want, with every window size.
+# $T/in into the bytes of $T/want, with every window size (those in
+# $WINDOWS, when set).
 assert_inverts_to() {
     local window
-    for window in 2 3 7 64 1G; do
+    for window in ${WINDOWS:-2 3 7 64 1G}; do
         cp "$T/in" "$T/f"
         MMTOOLS_WINDOW=$window mminvert "$@" "$T/f" || fail "status $? with window $window"
         assert_same_bytes "$T/want" "$T/f"
@@ -112,6 +113,21 @@ assert_inverts_to() {
     assert_inverts_to --offset=1K
     perl_of "$T/in" 'substr($_, 1000, 1024) = reverse substr($_, 1000, 1024)' "$T/want"
     assert_inverts_to --offset=1KB --length=1KiB
+}
+
+@test "files large enough for two threads give the same results" {
+    # Windows of 1 GiB, and of 3 MB, so that both are cut between threads.
+    WINDOWS="1G 3000001"
+    random_file "$T/in" 4199999 9 $'abc\n'
+    printf '\n' >> "$T/in"
+    tac "$T/in" > "$T/want"
+    assert_inverts_to -l
+    perl_of "$T/in" '$_ = reverse $_' "$T/want"
+    assert_inverts_to
+    perl_of "$T/in" '$_ = ~$_' "$T/want"
+    assert_inverts_to -c
+    perl_of "$T/in" '$_ = join "", reverse unpack "(a7)*", $_' "$T/want"
+    assert_inverts_to -r 7
 }
 
 @test "every mode run twice restores the file" {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mmio.h"
+#include "parallel.h"
 #include "progress.h"
 #include "size.h"
 #include "tool.h"
@@ -107,6 +108,95 @@ static void complement_bytes(unsigned char *p, size_t n)
         p[i] = (unsigned char)~p[i];
 }
 
+/* Reverses each run of bytes ended by LINE_END in [P, END), and the run
+ * that END ends too when FINAL. */
+static void reverse_runs(unsigned char *p, unsigned char *end,
+                         unsigned char line_end, bool final)
+{
+    for (;;) {
+        unsigned char *stop = memchr(p, line_end, (size_t)(end - p));
+        if (!stop)
+            break;
+        reverse_bytes(p, (size_t)(stop - p));
+        p = stop + 1;
+    }
+    if (final)
+        reverse_bytes(p, (size_t)(end - p));
+}
+
+/* ---- Both processors ------------------------------------------------------ */
+
+/* Below this, a window is not worth a second thread. */
+#define PARALLEL_MIN ((size_t)1 << 20)
+
+enum kernel { SWAP_ENDS, COMPLEMENT, RUNS, RECORDS };
+
+/* One step on a mapped window, cut into parts for parallel_run: the same
+ * kernel on each part, the parts meeting at line or record ends. */
+struct step {
+    enum kernel kernel;
+    unsigned char *a, *b;  /* SWAP_ENDS: the two ends; else A alone */
+    size_t n;              /* bytes (SWAP_ENDS: of each end) */
+    size_t record_size;    /* RECORDS */
+    unsigned char line_end;
+    bool final;            /* RUNS: END ends a run too */
+    unsigned parts;
+};
+
+/* Where part I of step S starts: an even share, moved for RUNS to just
+ * after a line end and for RECORDS to a record's start. */
+static size_t step_part_start(const struct step *s, unsigned i)
+{
+    size_t at = parallel_split(s->n, s->parts, i);
+    unsigned char *stop;
+
+    if (i == 0 || i == s->parts)
+        return at;
+    if (s->kernel == RECORDS)
+        return at / s->record_size * s->record_size;
+    if (s->kernel != RUNS)
+        return at;
+    stop = memchr(s->a + at, s->line_end, s->n - at);
+    return stop ? (size_t)(stop - s->a) + 1 : s->n;
+}
+
+static int step_part(void *ctx, unsigned i)
+{
+    const struct step *s = ctx;
+    size_t from = step_part_start(s, i), to = step_part_start(s, i + 1);
+
+    if (from >= to)
+        return 0;
+    switch (s->kernel) {
+    case SWAP_ENDS:
+        swap_reversed(s->a + from, s->b + (s->n - to), to - from);
+        break;
+    case COMPLEMENT:
+        complement_bytes(s->a + from, to - from);
+        break;
+    case RUNS:
+        reverse_runs(s->a + from, s->a + to, s->line_end,
+                     s->final && i + 1 == s->parts);
+        break;
+    case RECORDS:
+        for (size_t r = from; r < to; r += s->record_size)
+            reverse_bytes(s->a + r, s->record_size);
+        break;
+    }
+    return 0;
+}
+
+/* Runs step S on every processor that is worth it. */
+static int step_run(struct step *s, mmio_error *err)
+{
+    unsigned cpus = mmio_cpu_count();
+
+    s->parts = s->n >= PARALLEL_MIN && cpus > 1 ? cpus : 1;
+    if (s->parts > 1)
+        return parallel_run(s->parts, step_part, s, err);
+    return step_part(s, 0);
+}
+
 /* ---- Windows of the file -------------------------------------------------- */
 
 /* One file being changed through windows of a writable shared mapping. */
@@ -118,6 +208,15 @@ struct invert {
     mmio_error err;
     struct progress progress;
 };
+
+/* Exchanges A[i] and B[N-1-i] for every i, on every processor. */
+static int swap_ends(struct invert *inv, unsigned char *a, unsigned char *b,
+                     size_t n)
+{
+    struct step s = { .kernel = SWAP_ENDS, .a = a, .b = b, .n = n };
+
+    return step_run(&s, &inv->err);
+}
 
 static int window_map(struct invert *inv, mmio_view *v, uint64_t offset,
                       uint64_t length)
@@ -135,12 +234,15 @@ static void window_unmap(mmio_view *v)
  * middle, which fits in one. */
 static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi)
 {
+    size_t n;
+
     while (hi - lo > inv->window) {
         size_t k = inv->window / 2;
         if (window_map(inv, &inv->front, lo, k) < 0
             || window_map(inv, &inv->back, hi - k, k) < 0)
             return -1;
-        swap_reversed(inv->front.data, inv->back.data, k);
+        if (swap_ends(inv, inv->front.data, inv->back.data, k) < 0)
+            return -1;
         window_unmap(&inv->front);
         window_unmap(&inv->back);
         progress_add(&inv->progress, 2 * (uint64_t)k);
@@ -151,7 +253,9 @@ static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi)
         return 0;
     if (window_map(inv, &inv->front, lo, hi - lo) < 0)
         return -1;
-    reverse_bytes(inv->front.data, (size_t)(hi - lo));
+    n = (size_t)(hi - lo);
+    if (swap_ends(inv, inv->front.data, inv->front.data + n - n / 2, n / 2) < 0)
+        return -1;
     window_unmap(&inv->front);
     progress_add(&inv->progress, hi - lo);
     return 0;
@@ -163,7 +267,9 @@ static int complement_range(struct invert *inv, uint64_t lo, uint64_t hi)
         size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
         if (window_map(inv, &inv->front, lo, n) < 0)
             return -1;
-        complement_bytes(inv->front.data, n);
+        struct step s = { .kernel = COMPLEMENT, .a = inv->front.data, .n = n };
+        if (step_run(&s, &inv->err) < 0)
+            return -1;
         window_unmap(&inv->front);
         progress_add(&inv->progress, n);
         lo += n;
@@ -194,27 +300,31 @@ static int find_run_end(struct invert *inv, uint64_t lo, uint64_t hi,
     return 0;
 }
 
-/* Reverses, in the window mapped at LO, each run between line ends that
- * the window holds whole; returns where the first run it does not hold
- * whole starts (HI when there is none). */
-static uint64_t reverse_runs_in_window(struct invert *inv, uint64_t lo,
-                                       uint64_t hi)
+/* The last byte C in [P, P+N), or NULL. */
+static unsigned char *last_byte(unsigned char *p, size_t n, unsigned char c)
 {
-    unsigned char *start = inv->front.data, *end = start + inv->front.size;
-    unsigned char *p = start;
+    while (n > 0)
+        if (p[--n] == c)
+            return p + n;
+    return NULL;
+}
 
-    for (;;) {
-        unsigned char *stop = memchr(p, inv->opt->line_end, (size_t)(end - p));
-        if (!stop)
-            break;
-        reverse_bytes(p, (size_t)(stop - p));
-        p = stop + 1;
+/* Reverses, in the window mapped at LO, each run between line ends that
+ * the window holds whole; sets *NEXT to where the first run it does not
+ * hold whole starts (HI when there is none). */
+static int reverse_runs_in_window(struct invert *inv, uint64_t lo,
+                                  uint64_t hi, uint64_t *next)
+{
+    struct step s = { .kernel = RUNS, .a = inv->front.data,
+                      .n = inv->front.size, .line_end = inv->opt->line_end,
+                      .final = lo + inv->front.size == hi };
+
+    if (!s.final) { /* up to the last line end */
+        unsigned char *last = last_byte(s.a, s.n, s.line_end);
+        s.n = last ? (size_t)(last - s.a) + 1 : 0;
     }
-    if (lo + inv->front.size == hi) { /* the last run ends at HI */
-        reverse_bytes(p, (size_t)(end - p));
-        p = end;
-    }
-    return lo + (uint64_t)(p - start);
+    *next = lo + s.n;
+    return s.n ? step_run(&s, &inv->err) : 0;
 }
 
 /* Reverses each run of bytes between line ends in [LO, HI); a run longer
@@ -226,7 +336,8 @@ static int reverse_each_run(struct invert *inv, uint64_t lo, uint64_t hi)
         uint64_t next, run_end;
         if (window_map(inv, &inv->front, lo, n) < 0)
             return -1;
-        next = reverse_runs_in_window(inv, lo, hi);
+        if (reverse_runs_in_window(inv, lo, hi, &next) < 0)
+            return -1;
         window_unmap(&inv->front);
         progress_add(&inv->progress, next - lo);
         if (next == lo) { /* a run longer than a window starts here */
@@ -255,10 +366,13 @@ static int reverse_each_record(struct invert *inv, uint64_t lo, uint64_t hi,
             if (reverse_range(inv, lo, lo + size) < 0)
                 return -1;
         } else {
+            struct step s = { .kernel = RECORDS, .n = (size_t)n,
+                              .record_size = (size_t)size };
             if (window_map(inv, &inv->front, lo, n) < 0)
                 return -1;
-            for (uint64_t r = 0; r < n; r += size)
-                reverse_bytes(inv->front.data + r, (size_t)size);
+            s.a = inv->front.data;
+            if (step_run(&s, &inv->err) < 0)
+                return -1;
             window_unmap(&inv->front);
             progress_add(&inv->progress, n);
         }
