@@ -541,34 +541,52 @@ static int copy_whole(mmio_file *in, mmio_file *out, uint64_t size,
     return 0;
 }
 
+/* Opens OUTPUT, atomically, as a copy of NAME, and sets *LO and *HI to
+ * the region to change; NULL after reporting a failure. */
+static mmio_file *copy_to_output(const struct options *opt, const char *name,
+                                 uint64_t *lo, uint64_t *hi)
+{
+    mmio_error err;
+    mmio_file *in, *out = NULL;
+    uint64_t size;
+
+    in = mmio_open(name, MMIO_RDONLY | MMIO_REGULAR_ONLY, &err);
+    if (!in) {
+        tool_warn_error(&err);
+        return NULL;
+    }
+    if (mmio_size(in, &size, &err) < 0)
+        tool_warn_error(&err);
+    else if (find_region(opt, name, size, lo, hi) == 0) {
+        out = mmio_create(opt->output, MMIO_RDWR | MMIO_ATOMIC, &err);
+        if (!out || copy_whole(in, out, size, &err) < 0) {
+            tool_warn_error(&err);
+            mmio_close(out, NULL);
+            out = NULL;
+        }
+    }
+    /* Closed now: Windows renames nothing over a file that is open. */
+    mmio_close(in, NULL);
+    return out;
+}
+
 /* Writes the inverse of NAME to OUTPUT, atomically; returns 0 or 1. */
 static int invert_into(const struct options *opt, const char *name)
 {
     struct invert inv = { .opt = opt, .window = tool_window() };
-    mmio_file *in;
-    uint64_t size, lo, hi;
+    uint64_t lo, hi;
     int status = 1;
 
-    in = mmio_open(name, MMIO_RDONLY | MMIO_REGULAR_ONLY, &inv.err);
-    if (!in) {
-        tool_warn_error(&inv.err);
+    inv.file = copy_to_output(opt, name, &lo, &hi);
+    if (!inv.file)
         return 1;
-    }
-    if (mmio_size(in, &size, &inv.err) < 0)
-        tool_warn_error(&inv.err);
-    else if (find_region(opt, name, size, &lo, &hi) == 0) {
-        inv.file = mmio_create(opt->output, MMIO_RDWR | MMIO_ATOMIC, &inv.err);
-        if (!inv.file || copy_whole(in, inv.file, size, &inv.err) < 0)
-            tool_warn_error(&inv.err);
-        else if (invert_region(&inv, opt->output, lo, hi) != 0)
-            ; /* reported */
-        else if (mmio_commit(inv.file, &inv.err) < 0)
+    if (invert_region(&inv, opt->output, lo, hi) == 0) {
+        if (mmio_commit(inv.file, &inv.err) < 0)
             tool_warn_error(&inv.err);
         else
             status = 0;
-        mmio_close(inv.file, NULL);
     }
-    mmio_close(in, NULL);
+    mmio_close(inv.file, NULL);
     return status;
 }
 
