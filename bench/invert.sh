@@ -1,0 +1,81 @@
+#!/bin/sh
+# Times mminvert against GNU tac (and tr for the complement), in the same
+# run, on deterministic text.
+#
+#   bench/invert.sh [SIZE_MIB] [RUNS]      (defaults: 1024 MiB, 5 runs)
+#
+# Needs a built tree (./configure && make) and hyperfine.  The data goes to
+# $BENCH_DIR (default /tmp/mmtools-bench): text from bench/mkdata with a
+# final newline, so that tac and mminvert -l agree; the page cache is
+# warmed first.  Before every timed run the output is removed and dirty
+# pages are written back (sync).  The in-place case reverses the same
+# file again and again: every run does the same work.
+# Writes bench/results/mminvert.md (table: medians).
+set -eu
+
+size_mib=${1:-1024}
+runs=${2:-5}
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top}
+work=${BENCH_DIR:-/tmp/mmtools-bench}
+results=$top/bench/results
+mminvert=$build/tools/mminvert
+
+command -v hyperfine > /dev/null || { echo "bench: needs hyperfine" >&2; exit 1; }
+make -s -C "$build" tools/mminvert bench/mkdata
+mkdir -p "$work" "$results"
+
+data=$work/lines-${size_mib}M
+if [ ! -s "$data" ]; then
+    { "$build/bench/mkdata" $((size_mib * 1024 * 1024)); echo; } > "$data.tmp"
+    mv "$data.tmp" "$data"
+fi
+cp "$data" "$work/inplace"
+cat "$data" "$work/inplace" > /dev/null # warm the page cache
+tac "$data" | cmp -s - "$data" && { echo "bench: tac changed nothing" >&2; exit 1; }
+"$mminvert" -l -o "$work/out" "$data"
+tac "$data" | cmp -s - "$work/out" || { echo "bench: mminvert -l differs from tac" >&2; exit 1; }
+
+# tr's complement: every byte, mapped to the bytes from 255 down to 0.
+down=$(awk 'BEGIN { for (i = 255; i >= 0; i--) printf "\\%03o", i }')
+
+# case name | peer command | mminvert command
+cases="lines, into a file|tac $data > $work/out|$mminvert -l -o $work/out $data
+lines, in place|tac $data > $work/out|$mminvert -l $work/inplace
+complement, into a file|tr '\\000-\\377' '$down' < $data > $work/out|$mminvert -c -o $work/out $data"
+
+table=$work/table.md
+{
+    echo "| case | peer | peer (s) | mminvert (s) | mminvert speed-up |"
+    echo "|---|---|---:|---:|---:|"
+} > "$table"
+
+median() { # the median of the Nth command in hyperfine's JSON
+    grep -o '"median": *[0-9.e+-]*' "$1" | sed -n "$2p" | sed 's/.*: *//'
+}
+
+printf "%s\n" "$cases" | while IFS='|' read -r name peer ours; do
+    json=$work/case.json
+    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
+        --prepare "rm -f $work/out; sync" \
+        --command-name "peer $name" "$peer" \
+        --command-name "mminvert $name" "$ours" > /dev/null
+    awk -v n="$name" -v c="${peer%% *}" -v p="$(median "$json" 1)" \
+        -v o="$(median "$json" 2)" 'BEGIN {
+        printf "| %s | %s | %.3f | %.3f | %.1fx |\n", n, c, p, o, p / o }' >> "$table"
+done
+
+{
+    echo "mminvert against GNU tac $(tac --version | sed -n '1s/.* //p') and tr, ${size_mib} MiB of text"
+    echo "(bench/mkdata, with a final newline), warm page cache, median of $runs runs after one"
+    echo "warm-up, via hyperfine; the output removed and \`sync\` before every run."
+    echo
+    echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
+         "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+         "Linux $(uname -r), $(date -u +%Y-%m-%d)."
+    echo
+    echo "Command: \`bench/invert.sh $size_mib $runs\`"
+    echo
+    cat "$table"
+} > "$results/mminvert.md"
+cat "$results/mminvert.md"
