@@ -9,73 +9,20 @@
 #include <string.h>
 
 #include "mmio.h"
+#include "scratch.h"
 #include "unit.h"
 
-#ifdef _WIN32
-#include <direct.h>
-#include <process.h>
-#define getpid _getpid
-#define make_dir(path) _mkdir(path)
-#define remove_dir(path) _rmdir(path)
-#else
+#ifndef _WIN32
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #define POSIX_TESTS 1
-#define make_dir(path) mkdir(path, 0700)
-#define remove_dir(path) rmdir(path)
 #endif
 
 #define DIR_PREFIX "test_mmio.tmp."
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static char scratch[64];
-static char used[64][128]; /* every path handed out, to clean up */
-static int nused;
-
-/* A path in the scratch directory. */
-static const char *path_of(const char *name)
-{
-    char *p = used[nused < 63 ? nused++ : 63];
-
-    snprintf(p, sizeof used[0], "%s/%s", scratch, name);
-    return p;
-}
-
-static void remove_scratch(void)
-{
-    for (int i = 0; i < nused; i++)
-        remove(used[i]);
-    if (remove_dir(scratch) != 0)
-        printf("# could not remove %s\n", scratch);
-}
-
-static void write_file(const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
-        printf("Bail out! cannot write %s\n", path);
-        exit(1);
-    }
-}
-
-/* Reads up to SIZE bytes of PATH into BUF; returns how many. */
-static size_t read_file(const char *path, void *buf, size_t size)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    if (!f)
-        return 0;
-    n = fread(buf, 1, size, f);
-    fclose(f);
-    return n;
-}
 
 static unsigned char pattern(uint64_t i)
 {
@@ -1190,8 +1137,7 @@ int main(int argc, char **argv)
 #endif
     (void)argc, (void)argv;
     mmio_init(); /* binary standard output: TAP lines end in "\n" alone */
-    snprintf(scratch, sizeof scratch, DIR_PREFIX "%ld", (long)getpid());
-    make_dir(scratch);
+    make_scratch(DIR_PREFIX);
     RUN(error_names_operation_path_and_reason);
     RUN(library_codes_have_reasons);
     RUN(map_whole_file);
