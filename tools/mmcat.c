@@ -508,20 +508,7 @@ static void lane_main(void *arg)
     }
 }
 
-/* Starts the helper lane; false when there is one core or no thread. */
-static bool lane_start(struct lane *l, const struct format *f)
-{
-    memset(l, 0, sizeof *l);
-    l->format = f;
-    if (mmio_cpu_count() < 2 || !out_init(&l->out, NULL, CHUNK * MAX_GROWTH))
-        return false;
-    l->posted = mmio_sequence_new(NULL);
-    l->finished = mmio_sequence_new(NULL);
-    if (l->posted && l->finished)
-        l->thread = mmio_thread_start(lane_main, l, NULL);
-    return l->thread != NULL;
-}
-
+/* Ends the helper lane, if it runs, and frees what lane_start made. */
 static void lane_stop(struct lane *l)
 {
     if (l->thread) {
@@ -532,6 +519,22 @@ static void lane_stop(struct lane *l)
     mmio_sequence_free(l->posted);
     mmio_sequence_free(l->finished);
     free(l->out.buf);
+}
+
+/* Starts the helper lane; false when there is one core or no thread. */
+static bool lane_start(struct lane *l, const struct format *f)
+{
+    memset(l, 0, sizeof *l);
+    l->format = f;
+    if (mmio_cpu_count() < 2)
+        return false;
+    l->posted = mmio_sequence_new(NULL);
+    l->finished = mmio_sequence_new(NULL);
+    if (out_init(&l->out, NULL, CHUNK * MAX_GROWTH) && l->posted && l->finished)
+        l->thread = mmio_thread_start(lane_main, l, NULL);
+    if (!l->thread)
+        lane_stop(l); /* frees what was made */
+    return l->thread != NULL;
 }
 
 static void lane_post(struct lane *l, const struct cat_state *s,
