@@ -206,8 +206,10 @@ bool sort_spec_finish(struct sort_spec *spec, char *message, size_t size)
         const struct sort_key *k = &spec->keys[i];
         if (k->numeric + k->general_numeric + k->human_numeric + k->month
             + (k->version || k->ignore) > 1) {
+            struct sort_key named = *k; /* GNU names them without b and r */
             char opts[16];
-            key_options(k, opts);
+            named.skip_start_blanks = named.skip_end_blanks = named.reverse = false;
+            key_options(&named, opts);
             snprintf(message, size, "options '-%s' are incompatible", opts);
             return false;
         }
@@ -482,19 +484,21 @@ static bool is_alpha(int c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-/* The length of S without its file suffix, (\.[A-Za-z~][A-Za-z0-9~]*)*$:
- * gnulib's file_prefixlen. */
+/* The length of S without its file suffix, (\.[A-Za-z~][A-Za-z0-9~]*)*$,
+ * which may start at its first byte: gnulib's file_prefixlen as GNU
+ * coreutils 9.1 has it (".b" is all suffix, so it sorts before ".0"). */
 static size_t file_prefix_length(const unsigned char *s, size_t n)
 {
     size_t prefix = 0;
 
-    for (size_t i = 0; i < n;) {
-        prefix = ++i;
+    for (size_t i = 0;; i++) {
+        prefix = i;
         while (i + 1 < n && s[i] == '.' && (is_alpha(s[i + 1]) || s[i + 1] == '~'))
             for (i += 2; i < n && (is_alnum(s[i]) || s[i] == '~'); i++)
                 continue;
+        if (i >= n)
+            return prefix;
     }
-    return prefix;
 }
 
 /* How the byte at POS sorts among non-digits: gnulib's order(). */
