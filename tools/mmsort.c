@@ -206,17 +206,25 @@ static int match_word(const char *arg, const char *const *words)
     return matches == 1 ? found : -1;
 }
 
+/* A word that OPTION does not take: GNU's argmatch complaint, exit 1. */
+static void xbad_word(const char *option, const char *arg, const char *valid)
+    __attribute__((noreturn));
+
+static void xbad_word(const char *option, const char *arg, const char *valid)
+{
+    tool_warn("invalid argument '%s' for '%s'", arg, option);
+    fprintf(stderr, "Valid arguments are:\n%sTry '%s --help' for more information.\n",
+            valid, tool_name());
+    exit(tool_finish(1));
+}
+
 static void parse_check(struct options *o, const char *arg)
 {
     static const char *const words[] = { "quiet", "silent", "diagnose-first", NULL };
     int word = arg ? match_word(arg, words) : 2;
 
-    if (word < 0) {
-        tool_warn("invalid argument '%s' for '--check'", arg);
-        fputs("Valid arguments are:\n  - 'quiet', 'silent'\n"
-              "  - 'diagnose-first'\n", stderr);
-        tool_usage_error(NULL);
-    }
+    if (word < 0)
+        xbad_word("--check", arg, "  - 'quiet', 'silent'\n  - 'diagnose-first'\n");
     set_check(o, word == 2 ? 'c' : 'C');
 }
 
@@ -228,12 +236,9 @@ static void parse_sort_word(struct options *o, const char *arg)
     static const char letters[] = "ghMnV";
     int word = match_word(arg, words);
 
-    if (word < 0) {
-        tool_warn("invalid argument '%s' for '--sort'", arg);
-        fputs("Valid arguments are:\n  - 'general-numeric'\n  - 'human-numeric'\n"
-              "  - 'month'\n  - 'numeric'\n  - 'version'\n", stderr);
-        tool_usage_error(NULL);
-    }
+    if (word < 0)
+        xbad_word("--sort", arg, "  - 'general-numeric'\n  - 'human-numeric'\n"
+                  "  - 'month'\n  - 'numeric'\n  - 'version'\n");
     sort_key_letter(&o->spec.global, letters[word], true, true);
 }
 
@@ -418,6 +423,7 @@ struct sorter {
     size_t run_count;
     unsigned threads;        /* at most this many parts at once */
     unsigned pairs;          /* merge_pairs: the pairs of this round */
+    bool inputs_as_runs;     /* -m: the runs are inputs, perhaps unsorted */
 };
 
 #define SMALL_RUN 16
@@ -447,13 +453,14 @@ static void insertion_sort(const struct sort_spec *spec, struct line *lines,
 }
 
 /* Merges A (NA lines) and B (NB lines) into OUT; of equal lines those of A
- * come first, which keeps the sort stable. */
+ * come first, which keeps the sort stable.  SORTED says both are known to
+ * be in order (-m takes inputs that may not be, and merges them as GNU). */
 static void merge(const struct sort_spec *spec, const struct line *a, size_t na,
-                  const struct line *b, size_t nb, struct line *out)
+                  const struct line *b, size_t nb, struct line *out, bool sorted)
 {
     const struct line *aend = a + na, *bend = b + nb;
 
-    if (na && nb && compare(spec, aend - 1, b) <= 0) { /* already in order */
+    if (sorted && na && nb && compare(spec, aend - 1, b) <= 0) { /* in order */
         memcpy(out, a, na * sizeof *a);
         memcpy(out + na, b, nb * sizeof *b);
         return;
@@ -477,7 +484,7 @@ static void merge_sort(const struct sort_spec *spec, struct line *lines,
         for (size_t i = 0; i < n; i += 2 * width) {
             size_t na = n - i < width ? n - i : width;
             size_t nb = n - i - na < width ? n - i - na : width;
-            merge(spec, from + i, na, from + i + na, nb, to + i);
+            merge(spec, from + i, na, from + i + na, nb, to + i, true);
         }
         struct line *swap = from;
         from = to;
@@ -504,7 +511,8 @@ static void merge_pair(struct sorter *s, size_t pair)
     size_t a = s->runs[2 * pair], b = s->runs[2 * pair + 1];
     size_t end = 2 * pair + 2 <= s->run_count ? s->runs[2 * pair + 2] : b;
 
-    merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a);
+    merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a,
+          !s->inputs_as_runs);
 }
 
 /* Part INDEX of a round of merges: every THREADS-th pair from INDEX. */
@@ -557,7 +565,7 @@ static int sort_guarded(void *arg, unsigned index)
     struct sort *s = arg;
     size_t n = s->line_count;
     struct sorter sorter = { &s->options.spec, s->lines, NULL, NULL, 0,
-                             s->options.threads, 0 };
+                             s->options.threads, 0, s->options.merge };
     struct line *sorted;
     mmio_error err;
     unsigned parts;
