@@ -176,8 +176,10 @@ static void parse_parallel(struct options *o, const char *arg)
     const char *end;
     enum size_status status = size_parse_count(arg, &n, &end);
 
-    if (status == SIZE_INVALID || *end != '\0')
+    if (status == SIZE_INVALID)
         xdie("invalid --parallel argument '%s'", arg);
+    if (*end != '\0')
+        xdie("invalid suffix in --parallel argument '%s'", arg);
     if (n == 0)
         xdie("number in parallel must be nonzero");
     o->threads = n > 64 ? 64 : (unsigned)n;
