@@ -107,6 +107,26 @@ same_as_sort() {
     [ "$(tail -c 1 "$T/got" | od -An -c | tr -d ' ')" = '\n' ]
 }
 
+@test "many lines that share long beginnings, and end where 8-byte words do" {
+    local count
+    for count in 40 300 20000; do
+        awk -v count=$count 'BEGIN {
+            srand(13)
+            split("|abcdefg|abcdefgh|abcdefghi|abcdefghijklmnop|abcdefghijklmnopq", p, "|")
+            for (i = 0; i < count; i++) {
+                line = p[int(rand() * 6) + 1]
+                len = int(rand() * 18)
+                for (j = 0; j < len; j++)
+                    line = line substr("ab\001 z", int(rand() * 5) + 1, 1)
+                print line
+            }
+        }' > "$T/shared"
+        for opts in "" -r -u -ru -s "--parallel=1" "--parallel=3"; do
+            same_as_sort "$opts shared"
+        done
+    done
+}
+
 @test "last-resort comparison, reversed by a global -r" {
     printf 'b 1\na 1\nc 0\n' > "$T/in"
     run mmsort -k2,2 "$T/in"

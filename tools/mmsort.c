@@ -15,6 +15,7 @@
 #include "parallel.h"
 #include "size.h"
 #include "sortkey.h"
+#include "sortlines.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -417,185 +418,48 @@ static void load_inputs(struct sort *s, char **names, size_t count)
 
 /* ---- Sorting ---------------------------------------------------------------- */
 
-/* A stable merge sort of lines, its parts sorted and merged on threads. */
-struct sorter {
-    const struct sort_spec *spec;
-    struct line *src, *dst;  /* the lines, and as many more to merge into */
-    size_t *runs;            /* sorted runs: run I is [runs[I], runs[I + 1]) */
-    size_t run_count;
-    unsigned threads;        /* at most this many parts at once */
-    unsigned pairs;          /* merge_pairs: the pairs of this round */
-    bool inputs_as_runs;     /* -m: the runs are inputs, perhaps unsorted */
-};
-
-#define SMALL_RUN 16
-
-static inline int compare(const struct sort_spec *spec, const struct line *a,
-                          const struct line *b)
-{
-    if (spec->bytewise) { /* the common case, without a call */
-        int diff = compare_bytes(a, b);
-        return spec->reverse ? -diff : diff;
-    }
-    return sort_compare(spec, a, b);
-}
-
-static void insertion_sort(const struct sort_spec *spec, struct line *lines,
-                           size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        struct line x = lines[i];
-        size_t j = i;
-        while (j > 0 && compare(spec, &lines[j - 1], &x) > 0) {
-            lines[j] = lines[j - 1];
-            j--;
-        }
-        lines[j] = x;
-    }
-}
-
-/* Merges A (NA lines) and B (NB lines) into OUT; of equal lines those of A
- * come first, which keeps the sort stable.  SORTED says both are known to
- * be in order (-m takes inputs that may not be, and merges them as GNU). */
-static void merge(const struct sort_spec *spec, const struct line *a, size_t na,
-                  const struct line *b, size_t nb, struct line *out, bool sorted)
-{
-    const struct line *aend = a + na, *bend = b + nb;
-
-    if (sorted && na && nb && compare(spec, aend - 1, b) <= 0) { /* in order */
-        memcpy(out, a, na * sizeof *a);
-        memcpy(out + na, b, nb * sizeof *b);
-        return;
-    }
-    while (a < aend && b < bend)
-        *out++ = compare(spec, b, a) < 0 ? *b++ : *a++;
-    memcpy(out, a, (size_t)(aend - a) * sizeof *a);
-    out += aend - a;
-    memcpy(out, b, (size_t)(bend - b) * sizeof *b);
-}
-
-/* Sorts LINES (N of them) with TMP as room; the result is in LINES. */
-static void merge_sort(const struct sort_spec *spec, struct line *lines,
-                       struct line *tmp, size_t n)
-{
-    struct line *from = lines, *to = tmp;
-
-    for (size_t i = 0; i < n; i += SMALL_RUN)
-        insertion_sort(spec, lines + i, n - i < SMALL_RUN ? n - i : SMALL_RUN);
-    for (size_t width = SMALL_RUN; width < n; width *= 2) {
-        for (size_t i = 0; i < n; i += 2 * width) {
-            size_t na = n - i < width ? n - i : width;
-            size_t nb = n - i - na < width ? n - i - na : width;
-            merge(spec, from + i, na, from + i + na, nb, to + i, true);
-        }
-        struct line *swap = from;
-        from = to;
-        to = swap;
-    }
-    if (from != lines)
-        memcpy(lines, from, n * sizeof *lines);
-}
-
-/* Part INDEX of the sort: its own run, sorted in place. */
-static int sort_part(void *arg, unsigned index)
-{
-    struct sorter *s = arg;
-    size_t start = s->runs[index], n = s->runs[index + 1] - start;
-
-    merge_sort(s->spec, s->src + start, s->dst + start, n);
-    return 0;
-}
-
-/* Merges runs 2 * PAIR and 2 * PAIR + 1 from SRC into DST; a last run
- * without a partner is copied. */
-static void merge_pair(struct sorter *s, size_t pair)
-{
-    size_t a = s->runs[2 * pair], b = s->runs[2 * pair + 1];
-    size_t end = 2 * pair + 2 <= s->run_count ? s->runs[2 * pair + 2] : b;
-
-    merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a,
-          !s->inputs_as_runs);
-}
-
-/* Part INDEX of a round of merges: every THREADS-th pair from INDEX. */
-static int merge_pairs(void *arg, unsigned index)
-{
-    struct sorter *s = arg;
-
-    for (size_t pair = index; pair < s->pairs; pair += s->threads)
-        merge_pair(s, pair);
-    return 0;
-}
-
-/* Merges the runs pair by pair, each round on threads, until one is left;
- * returns where the lines are then (SRC or DST). */
-static struct line *merge_runs(struct sorter *s, mmio_error *err)
-{
-    while (s->run_count > 1) {
-        unsigned pairs = (unsigned)((s->run_count + 1) / 2);
-
-        s->pairs = pairs;
-        if (parallel_run(pairs < s->threads ? pairs : s->threads, merge_pairs,
-                         s, err) < 0)
-            return NULL;
-        for (size_t i = 0; 2 * i <= s->run_count; i++)
-            s->runs[i] = s->runs[2 * i < s->run_count ? 2 * i : s->run_count];
-        s->runs[pairs] = s->runs[s->run_count];
-        s->run_count = pairs;
-        struct line *swap = s->src;
-        s->src = s->dst;
-        s->dst = swap;
-    }
-    return s->src;
-}
-
-/* Keeps the first line of each run of equal lines (-u). */
+/* Keeps the first line of each run of equal lines (-u).  Bytewise, equal
+ * lines are the same bytes (and the radix sort left other bytes in the
+ * prefixes). */
 static void remove_duplicates(struct sort *s)
 {
     const struct sort_spec *spec = &s->options.spec;
     size_t kept = s->line_count ? 1 : 0;
 
-    for (size_t i = 1; i < s->line_count; i++)
-        if (compare(spec, &s->lines[kept - 1], &s->lines[i]) != 0)
-            s->lines[kept++] = s->lines[i];
+    for (size_t i = 1; i < s->line_count; i++) {
+        const struct line *last = &s->lines[kept - 1], *line = &s->lines[i];
+        bool equal = spec->bytewise
+                     ? last->length == line->length
+                       && memcmp(last->text, line->text, line->length) == 0
+                     : line_order(spec, last, line) == 0;
+        if (!equal)
+            s->lines[kept++] = *line;
+    }
     s->line_count = kept;
 }
 
-/* Sorts the lines (-m: merges the inputs, each taken as sorted). */
+/* Sorts the lines (-m: merges the inputs, each a run as it is). */
 static int sort_guarded(void *arg, unsigned index)
 {
     struct sort *s = arg;
+    const struct options *o = &s->options;
     size_t n = s->line_count;
-    struct sorter sorter = { &s->options.spec, s->lines, NULL, NULL, 0,
-                             s->options.threads, 0, s->options.merge };
-    struct line *sorted;
+    struct line *tmp = malloc((n ? n : 1) * sizeof *tmp), *sorted;
     mmio_error err;
-    unsigned parts;
 
     (void)index;
-    sorter.dst = malloc((n ? n : 1) * sizeof *sorter.dst);
-    if (!sorter.dst)
+    if (!tmp)
         xdie("memory exhausted");
-    if (s->options.merge) {
-        sorter.runs = s->runs;
-        sorter.run_count = s->input_count;
-    } else {
-        parts = n / 4096 < sorter.threads ? (unsigned)(n / 4096) : sorter.threads;
-        sorter.run_count = parts ? parts : 1;
-        sorter.runs = s->runs = realloc(s->runs, (sorter.run_count + 1) * sizeof *s->runs);
-        if (!s->runs)
-            xdie("memory exhausted");
-        for (unsigned i = 0; i <= sorter.run_count; i++)
-            sorter.runs[i] = parallel_split(n, (unsigned)sorter.run_count, i);
-        if (parallel_run((unsigned)sorter.run_count, sort_part, &sorter, &err) < 0)
-            return -1;
-    }
-    sorted = merge_runs(&sorter, &err);
+    if (o->merge)
+        sorted = merge_lines(&o->spec, s->lines, tmp, s->runs, s->input_count,
+                             o->threads, &err);
+    else
+        sorted = sort_lines(&o->spec, s->lines, tmp, n, o->threads, &err);
     if (!sorted)
         return -1;
-    free(sorted == s->lines ? sorter.dst : s->lines);
+    free(sorted == s->lines ? tmp : s->lines);
     s->lines = sorted;
-    if (s->options.spec.unique)
+    if (o->spec.unique)
         remove_duplicates(s);
     return 0;
 }
@@ -788,7 +652,7 @@ static int check_guarded(void *arg, unsigned index)
 
     (void)index;
     for (size_t i = 1; i < s->line_count; i++) {
-        int diff = compare(spec, &s->lines[i - 1], &s->lines[i]);
+        int diff = line_order(spec, &s->lines[i - 1], &s->lines[i]);
         if (diff < 0 || (diff == 0 && !spec->unique))
             continue;
         c->disorder = true;
