@@ -398,7 +398,6 @@ same_as_sort() {
     run --separate-stderr mmsort "$T/dir"
     assert_failure 2
     assert_error "$stderr" "mmsort: read failed: $T/dir" "Is a directory"
-    same_as_sort "nosuch"
 }
 
 @test "bad key specifications, as sort words them" {
