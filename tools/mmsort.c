@@ -371,35 +371,126 @@ static struct line *split_lines(struct line *lines, const unsigned char *data,
     return lines;
 }
 
-/* Finds the lines of every input, in order; in a guard (parallel_run). */
-static int find_lines(void *arg, unsigned index)
+/* A piece of an input that ends after a line terminator (or at the end
+ * of the input), so that threads can find its lines on their own. */
+struct chunk {
+    const unsigned char *start, *end;
+    size_t input;
+    size_t first_line; /* the index of its first line among all */
+};
+
+#define CHUNK_MIN ((size_t)1 << 20)
+
+/* Where to cut [P, END) near P + SIZE: just after a terminator. */
+static const unsigned char *chunk_cut(const unsigned char *p,
+                                      const unsigned char *end, size_t size,
+                                      unsigned char eol)
 {
-    struct sort *s = arg;
+    const unsigned char *hit;
+
+    if ((size_t)(end - p) <= size)
+        return end;
+    hit = memchr(p + size, eol, (size_t)(end - p - size));
+    return hit ? hit + 1 : end;
+}
+
+/* Cuts every input into chunks, about one per thread for a large one;
+ * touches mapped memory, so runs in a guard.  Returns the chunk count. */
+static size_t cut_chunks(struct sort *s, struct chunk *chunks, size_t max)
+{
     unsigned char eol = s->options.spec.eol;
-    size_t total = 0;
-    struct line *next;
+    size_t count = 0;
+
+    for (size_t i = 0; i < s->input_count; i++) {
+        const unsigned char *p = s->inputs[i].view.data;
+        const unsigned char *end = p + s->inputs[i].view.size;
+        size_t size = s->inputs[i].view.size / s->options.threads + 1;
+
+        if (size < CHUNK_MIN)
+            size = CHUNK_MIN;
+        do {
+            const unsigned char *cut = count + 1 < max ? chunk_cut(p, end, size, eol)
+                                                       : end;
+            chunks[count++] = (struct chunk){ p, cut, i, 0 };
+            p = cut;
+        } while (p < end);
+    }
+    return count;
+}
+
+/* The work of finding lines: the chunks, shared out over the threads. */
+struct finder {
+    struct sort *sort;
+    struct chunk *chunks;
+    size_t count;
+    unsigned parts;
+};
+
+static int count_chunk_lines(void *arg, unsigned index)
+{
+    struct finder *f = arg;
+
+    for (size_t c = index; c < f->count; c += f->parts)
+        f->chunks[c].first_line = count_lines(f->chunks[c].start,
+            (size_t)(f->chunks[c].end - f->chunks[c].start), f->sort->options.spec.eol);
+    return 0;
+}
+
+static int split_chunk_lines(void *arg, unsigned index)
+{
+    struct finder *f = arg;
+
+    for (size_t c = index; c < f->count; c += f->parts)
+        split_lines(f->sort->lines + f->chunks[c].first_line, f->chunks[c].start,
+                    (size_t)(f->chunks[c].end - f->chunks[c].start),
+                    f->sort->options.spec.eol);
+    return 0;
+}
+
+static int cut_guarded(void *arg, unsigned index)
+{
+    struct finder *f = arg;
 
     (void)index;
-    for (size_t i = 0; i < s->input_count; i++) {
+    f->count = cut_chunks(f->sort, f->chunks, f->count);
+    return 0;
+}
+
+/* Finds the lines of every input, in order, on threads: each counts the
+ * lines of its chunks, then writes them where the counts say. */
+static void find_lines(struct sort *s)
+{
+    size_t max = s->input_count * (s->options.threads + 1) + 1, total = 0;
+    struct finder f = { s, malloc(max * sizeof *f.chunks), max, s->options.threads };
+    mmio_error err;
+
+    if (!f.chunks)
+        xdie("memory exhausted");
+    if (parallel_run(1, cut_guarded, &f, &err) < 0
+        || parallel_run(f.parts, count_chunk_lines, &f, &err) < 0)
+        xdie_shrunk(s);
+    for (size_t i = 0, c = 0; i <= s->input_count; i++) {
+        for (; c < f.count && f.chunks[c].input < i; c++) {
+            size_t lines = f.chunks[c].first_line;
+            f.chunks[c].first_line = total;
+            total += lines;
+        }
         s->runs[i] = total;
-        total += count_lines(s->inputs[i].view.data, s->inputs[i].view.size, eol);
     }
-    s->runs[s->input_count] = total;
+    s->line_count = total;
     s->lines = malloc((total ? total : 1) * sizeof *s->lines);
     if (!s->lines)
-        xdie("memory exhausted"); /* on the main thread: index 0 */
-    next = s->lines;
-    for (size_t i = 0; i < s->input_count; i++)
-        next = split_lines(next, s->inputs[i].view.data, s->inputs[i].view.size, eol);
-    s->line_count = total;
-    return 0;
+        xdie("memory exhausted");
+    if (parallel_run(f.parts, split_chunk_lines, &f, &err) < 0)
+        xdie_shrunk(s);
+    free(f.chunks);
 }
 
 /* Loads every operand ("-" when there is none) and finds its lines. */
 static void load_inputs(struct sort *s, char **names, size_t count)
 {
     static char *standard_input[] = { "-" };
-    mmio_error err;
+
     if (count == 0) {
         names = standard_input;
         count = 1;
@@ -412,8 +503,7 @@ static void load_inputs(struct sort *s, char **names, size_t count)
         load_input(&s->inputs[i], names[i]);
         s->input_count++;
     }
-    if (parallel_run(1, find_lines, s, &err) < 0)
-        xdie_shrunk(s);
+    find_lines(s);
 }
 
 /* ---- Sorting ---------------------------------------------------------------- */

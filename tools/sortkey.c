@@ -689,10 +689,14 @@ int sort_compare(const struct sort_spec *spec, const struct line *a,
 
 uint64_t line_prefix(const unsigned char *text, size_t length)
 {
+    static const uint16_t one = 1;
     uint64_t prefix = 0;
-    size_t n = length < 8 ? length : 8;
 
-    for (size_t i = 0; i < n; i++)
+    if (length >= 8) { /* one load, turned big-endian where it is not */
+        memcpy(&prefix, text, 8);
+        return *(const unsigned char *)&one ? __builtin_bswap64(prefix) : prefix;
+    }
+    for (size_t i = 0; i < length; i++)
         prefix |= (uint64_t)text[i] << (56 - 8 * i);
     return prefix;
 }
