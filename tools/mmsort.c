@@ -356,19 +356,20 @@ static size_t count_lines(const unsigned char *data, size_t size,
     return count + (p < end);
 }
 
-/* Appends the lines of DATA at LINES; returns the end. */
-static struct line *split_lines(struct line *lines, const unsigned char *data,
-                                size_t size, unsigned char eol)
+/* Appends the lines of DATA at LINES, with their prefixes for SPEC. */
+static void split_lines(struct line *lines, const unsigned char *data,
+                        size_t size, const struct sort_spec *spec)
 {
     const unsigned char *p = data, *end = data + size;
 
     while (p < end) {
-        const unsigned char *hit = memchr(p, eol, (size_t)(end - p));
+        const unsigned char *hit = memchr(p, spec->eol, (size_t)(end - p));
         size_t length = (size_t)((hit ? hit : end) - p);
-        *lines++ = (struct line){ p, length, line_prefix(p, length) };
+        *lines++ = (struct line){ p, length, spec->bytewise
+                                             ? line_prefix(p, length)
+                                             : sort_prefix(spec, p, length) };
         p += length + 1;
     }
-    return lines;
 }
 
 /* A piece of an input that ends after a line terminator (or at the end
@@ -443,7 +444,7 @@ static int split_chunk_lines(void *arg, unsigned index)
     for (size_t c = index; c < f->count; c += f->parts)
         split_lines(f->sort->lines + f->chunks[c].first_line, f->chunks[c].start,
                     (size_t)(f->chunks[c].end - f->chunks[c].start),
-                    f->sort->options.spec.eol);
+                    &f->sort->options.spec);
     return 0;
 }
 

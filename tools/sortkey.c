@@ -215,6 +215,7 @@ bool sort_spec_finish(struct sort_spec *spec, char *message, size_t size)
         }
     }
     spec->bytewise = spec->key_count == 0;
+    spec->key_prefix = !spec->bytewise && key_is_plain(&spec->keys[0]);
     return true;
 }
 
@@ -659,6 +660,9 @@ static int compare_key(const struct sort_key *key,
 static int compare_keys(const struct sort_spec *spec, const struct line *a,
                         const struct line *b)
 {
+    /* A first key of plain bytes whose first 8 differ: no need to look. */
+    if (spec->key_prefix && a->prefix != b->prefix)
+        return (a->prefix < b->prefix) == !spec->keys[0].reverse ? -1 : 1;
     for (size_t i = 0; i < spec->key_count; i++) {
         const struct sort_key *key = &spec->keys[i];
         const unsigned char *ta, *la, *tb, *lb;
@@ -683,7 +687,9 @@ int sort_compare(const struct sort_spec *spec, const struct line *a,
         if (diff || spec->unique || spec->stable)
             return diff;
     }
-    diff = compare_bytes(a, b);
+    /* Unless bytewise, the prefixes are of the first key, not the line. */
+    diff = spec->bytewise ? compare_bytes(a, b)
+                          : compare_digits(a->text, a->length, b->text, b->length);
     return spec->reverse ? -diff : diff;
 }
 
@@ -699,4 +705,18 @@ uint64_t line_prefix(const unsigned char *text, size_t length)
     for (size_t i = 0; i < length; i++)
         prefix |= (uint64_t)text[i] << (56 - 8 * i);
     return prefix;
+}
+
+uint64_t sort_prefix(const struct sort_spec *spec, const unsigned char *text,
+                     size_t length)
+{
+    struct line line = { text, length, 0 };
+    const unsigned char *start, *limit;
+
+    if (spec->bytewise)
+        return line_prefix(text, length);
+    if (!spec->key_prefix)
+        return 0;
+    key_bounds(spec, &spec->keys[0], &line, &start, &limit);
+    return line_prefix(start, (size_t)(limit - start));
 }

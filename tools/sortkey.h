@@ -41,6 +41,8 @@ struct sort_spec {
     bool unique;            /* -u */
     bool reverse;           /* -r outside any key: the last resort too */
     bool bytewise;          /* no key: lines compare as bytes */
+    bool key_prefix;        /* the first key compares as plain bytes: the
+                               prefixes hold its first 8 */
 };
 
 void sort_spec_init(struct sort_spec *spec);
@@ -63,6 +65,11 @@ bool sort_spec_finish(struct sort_spec *spec, char *message, size_t size);
 /* The first 8 bytes of TEXT (LENGTH long), big-endian, zero-padded. */
 uint64_t line_prefix(const unsigned char *text, size_t length);
 
+/* The prefix of a line for SPEC: of the line bytewise, of the first key
+ * when it compares as plain bytes, else 0. */
+uint64_t sort_prefix(const struct sort_spec *spec, const unsigned char *text,
+                     size_t length);
+
 /* Compares two lines as bytes: memcmp, then the shorter first. */
 static inline int compare_bytes(const struct line *a, const struct line *b)
 {
@@ -79,7 +86,8 @@ static inline int compare_bytes(const struct line *a, const struct line *b)
     return (a->length > b->length) - (a->length < b->length);
 }
 
-/* Compares A and B as GNU sort does with SPEC: negative, 0 or positive. */
+/* Compares A and B as GNU sort does with SPEC: negative, 0 or positive.
+ * Their prefixes must be what sort_prefix gives. */
 int sort_compare(const struct sort_spec *spec, const struct line *a,
                  const struct line *b);
 

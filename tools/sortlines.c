@@ -58,26 +58,34 @@ static void merge(const struct sort_spec *spec, const struct line *a, size_t na,
     memcpy(out, b, (size_t)(bend - b) * sizeof *b);
 }
 
+/* Sorts the N lines at SRC; the result goes to DST when TO_DST, else stays
+ * in SRC, the other being room to merge in.  Top-down, as GNU sort: the
+ * halves are sorted through before they are merged, so a small half and
+ * its text stay in the caches. */
+static void sort_into(const struct sort_spec *spec, struct line *src,
+                      struct line *dst, size_t n, bool to_dst)
+{
+    size_t half = n / 2;
+
+    if (n <= SMALL_RUN) {
+        insertion_sort(spec, src, n);
+        if (to_dst)
+            memcpy(dst, src, n * sizeof *src);
+        return;
+    }
+    sort_into(spec, src, dst, half, !to_dst);
+    sort_into(spec, src + half, dst + half, n - half, !to_dst);
+    if (to_dst)
+        merge(spec, src, half, src + half, n - half, dst, true);
+    else
+        merge(spec, dst, half, dst + half, n - half, src, true);
+}
+
 /* Sorts LINES (N of them) with TMP as room; the result is in LINES. */
 static void merge_sort(const struct sort_spec *spec, struct line *lines,
                        struct line *tmp, size_t n)
 {
-    struct line *from = lines, *to = tmp;
-
-    for (size_t i = 0; i < n; i += SMALL_RUN)
-        insertion_sort(spec, lines + i, n - i < SMALL_RUN ? n - i : SMALL_RUN);
-    for (size_t width = SMALL_RUN; width < n; width *= 2) {
-        for (size_t i = 0; i < n; i += 2 * width) {
-            size_t na = n - i < width ? n - i : width;
-            size_t nb = n - i - na < width ? n - i - na : width;
-            merge(spec, from + i, na, from + i + na, nb, to + i, true);
-        }
-        struct line *swap = from;
-        from = to;
-        to = swap;
-    }
-    if (from != lines)
-        memcpy(lines, from, n * sizeof *lines);
+    sort_into(spec, lines, tmp, n, false);
 }
 
 /* Part INDEX of the sort: its own run, sorted in place. */
