@@ -400,6 +400,20 @@ same_as_sort() {
     assert_error "$stderr" "mmsort: read failed: $T/dir" "Is a directory"
 }
 
+@test "a file truncated while it is mapped is an error, not a crash" {
+    require_posix "FIFOs and truncate"
+    awk 'BEGIN { for (i = 0; i < 300000; i++) printf "%099d\n", i }' > "$T/shrinking"
+    mkfifo "$T/fifo"
+    ( rc=0; "$(tool_path mmsort)" "$T/shrinking" > "$T/fifo" 2> "$T/err" || rc=$?
+      echo $rc > "$T/status" ) &
+    local writer=$!
+    # Once head has read, mmsort waits on the full pipe, its input mapped.
+    { head -c 1 > /dev/null; truncate -s 0 "$T/shrinking"; cat > /dev/null; } < "$T/fifo"
+    wait "$writer"
+    [ "$(cat "$T/status")" = 2 ]
+    [ "$(cat "$T/err")" = "mmsort: read failed: $T/shrinking: file shrank while it was being read" ]
+}
+
 @test "bad key specifications, as sort words them" {
     printf 'a\n' > "$T/in"
     for spec in 0 1.0 1,0 0,1 1x 1,2x a 1,x 1.x ,1 "1.1,1.1Q" 1b,1z; do
