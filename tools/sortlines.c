@@ -98,24 +98,63 @@ static int sort_part(void *arg, unsigned index)
     return 0;
 }
 
+/* Writes the first COUNT lines of the stable merge of A and B to OUT. */
+static void merge_front(const struct sort_spec *spec, const struct line *a,
+                        size_t na, const struct line *b, size_t nb,
+                        struct line *out, size_t count)
+{
+    const struct line *aend = a + na, *bend = b + nb;
+
+    while (count--)
+        *out++ = b < bend && (a == aend || line_order(spec, b, a) < 0) ? *b++ : *a++;
+}
+
+/* Writes the last COUNT lines of the stable merge of A and B before
+ * OUT_END: from the back, of equal lines those of B first. */
+static void merge_back(const struct sort_spec *spec, const struct line *a,
+                       size_t na, const struct line *b, size_t nb,
+                       struct line *out_end, size_t count)
+{
+    const struct line *ap = a + na, *bp = b + nb;
+
+    while (count--)
+        *--out_end = bp > b && (ap == a || line_order(spec, bp - 1, ap - 1) >= 0)
+                     ? *--bp : *--ap;
+}
+
 /* Merges runs 2 * PAIR and 2 * PAIR + 1 from SRC into DST; a last run
- * without a partner is copied. */
-static void merge_pair(struct sorter *s, size_t pair)
+ * without a partner is copied.  With HALVES 2, HALF 0 writes the first
+ * half of the result and HALF 1 the second, so that two threads share
+ * the last merges. */
+static void merge_pair(struct sorter *s, size_t pair, unsigned half,
+                       unsigned halves)
 {
     size_t a = s->runs[2 * pair], b = s->runs[2 * pair + 1];
     size_t end = 2 * pair + 2 <= s->run_count ? s->runs[2 * pair + 2] : b;
+    size_t n = end - a;
 
-    merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a,
-          !s->inputs_as_runs);
+    if (halves == 1)
+        merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a,
+              !s->inputs_as_runs);
+    else if (half == 0)
+        merge_front(s->spec, s->src + a, b - a, s->src + b, end - b,
+                    s->dst + a, n / 2);
+    else
+        merge_back(s->spec, s->src + a, b - a, s->src + b, end - b,
+                   s->dst + end, n - n / 2);
 }
 
-/* Part INDEX of a round of merges: every THREADS-th pair from INDEX. */
+/* Part INDEX of a round of merges: every THREADS-th pair (or half of a
+ * pair, when there are fewer pairs than threads) from INDEX. */
 static int merge_pairs(void *arg, unsigned index)
 {
     struct sorter *s = arg;
+    /* Inputs of -m may be out of order: only a merge from the front
+     * gives what GNU gives then. */
+    unsigned halves = s->pairs < s->threads && !s->inputs_as_runs ? 2 : 1;
 
-    for (size_t pair = index; pair < s->pairs; pair += s->threads)
-        merge_pair(s, pair);
+    for (size_t part = index; part < (size_t)s->pairs * halves; part += s->threads)
+        merge_pair(s, part / halves, (unsigned)(part % halves), halves);
     return 0;
 }
 
@@ -126,8 +165,10 @@ static struct line *merge_runs(struct sorter *s, mmio_error *err)
     while (s->run_count > 1) {
         unsigned pairs = (unsigned)((s->run_count + 1) / 2);
 
+        unsigned parts = pairs < s->threads && !s->inputs_as_runs ? 2 * pairs : pairs;
+
         s->pairs = pairs;
-        if (parallel_run(pairs < s->threads ? pairs : s->threads, merge_pairs,
+        if (parallel_run(parts < s->threads ? parts : s->threads, merge_pairs,
                          s, err) < 0)
             return NULL;
         for (size_t i = 0; 2 * i <= s->run_count; i++)
