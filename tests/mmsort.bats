@@ -325,6 +325,8 @@ same_as_sort() {
     printf 'a\n' > "$T/in"
     same_as_sort "-c in in"
     same_as_sort "-cC in"
+    same_as_sort "-c -o out in"
+    same_as_sort "-C -o out in"
     same_as_sort "--check=bogus in"
 }
 

@@ -279,6 +279,8 @@ static void parse_options(struct options *o, int argc, char **argv)
             sort_key_letter(&o->spec.global, (char)opt, true, true);
         }
     }
+    if (o->check && o->output)
+        xdie("options '-%co' are incompatible", o->check);
     if (!sort_spec_finish(&o->spec, message, sizeof message))
         xdie("%s", message);
 }
