@@ -433,10 +433,10 @@ int tool_finish(int status)
 size_t tool_window(void)
 {
     const char *text = getenv("MMTOOLS_WINDOW");
-    uint64_t size;
+    struct size_value size;
 
-    if (text && parse_size(text, &size) == 0 && size >= 2
-        && size <= MMIO_DEFAULT_WINDOW)
-        return (size_t)size;
+    if (text && size_parse(text, 1, &size) == SIZE_OK && !size.percent
+        && size.amount >= 2 && size.amount <= MMIO_DEFAULT_WINDOW)
+        return (size_t)size.amount;
     return MMIO_DEFAULT_WINDOW;
 }

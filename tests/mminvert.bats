@@ -112,7 +112,7 @@ assert_inverts_to() {
     perl_of "$T/in" 'substr($_, 1024) = reverse substr($_, 1024)' "$T/want"
     assert_inverts_to --offset=1K
     perl_of "$T/in" 'substr($_, 1000, 1024) = reverse substr($_, 1000, 1024)' "$T/want"
-    assert_inverts_to --offset=1KB --length=1KiB
+    assert_inverts_to --offset=1000 --length=1k
 }
 
 @test "files large enough for two threads give the same results" {

@@ -35,8 +35,8 @@ static const char usage_text[] =
     "\n"
     "Without -c, -l or -r, the order of the bytes is reversed.  Every mode is\n"
     "its own inverse: running the same command twice restores the file.\n"
-    "SIZE and N may end in a unit: K, M, G, T (powers of 1024), KB, MB, GB, TB\n"
-    "(powers of 1000).\n";
+    "SIZE and N are bytes, and may end in a unit: K, M, G, T, P or E (powers\n"
+    "of 1024).\n";
 
 enum { OPT_OFFSET = 256, OPT_LENGTH, OPT_PROGRESS, OPT_HELP, OPT_VERSION };
 
@@ -592,15 +592,16 @@ static int invert_into(const struct options *opt, const char *name)
 
 /* ---- Options -------------------------------------------------------------- */
 
-/* The value of option NAME, a size with an optional unit; a usage error
- * when it is not one, or is 0 and ZERO_OK is false. */
+/* The value of option NAME, a size in bytes with an optional unit; a
+ * usage error when it is not one, or is 0 and ZERO_OK is false. */
 static uint64_t xsize_option(const char *name, const char *arg, bool zero_ok)
 {
-    uint64_t value;
+    struct size_value size;
 
-    if (parse_size(arg, &value) < 0 || (value == 0 && !zero_ok))
-        tool_usage_error("invalid %s: '%s'", name, arg);
-    return value;
+    if (size_parse(arg, 1, &size) != SIZE_OK || size.percent
+        || (size.amount == 0 && !zero_ok))
+        tool_usage_error("invalid %s: %s", name, tool_quote(arg));
+    return size.amount;
 }
 
 static void set_mode(struct options *opt, enum mode mode)

@@ -1,0 +1,85 @@
+#!/bin/sh
+# Times mmsort against GNU sort, in the same run, on deterministic text.
+#
+#   bench/sort.sh [SIZE_MIB] [RUNS]      (defaults: 1024 MiB, 3 runs)
+#
+# Needs a built tree (./configure && make) and hyperfine.  The data goes to
+# $BENCH_DIR (default /tmp/mmtools-bench): random printable lines from
+# bench/mkrandom and words from bench/mkdata; the page cache is warmed
+# first.  GNU sort runs as `LC_ALL=C sort --parallel=2 -S 8G`, so that it
+# sorts in memory on two threads, as mmsort does on this machine.
+# Writes bench/results/mmsort.md (table: medians).
+set -eu
+
+size_mib=${1:-1024}
+runs=${2:-3}
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top}
+work=${BENCH_DIR:-/tmp/mmtools-bench}
+results=$top/bench/results
+mmsort=$build/tools/mmsort
+gnu="sort --parallel=2 -S 8G"
+export LC_ALL=C
+
+command -v hyperfine > /dev/null || { echo "bench: needs hyperfine" >&2; exit 1; }
+make -s -C "$build" tools/mmsort bench/mkdata bench/mkrandom
+mkdir -p "$work" "$results"
+
+for kind in random text; do
+    data=$work/$kind-${size_mib}M
+    if [ ! -s "$data" ]; then
+        prog=mkrandom
+        [ $kind = text ] && prog=mkdata
+        "$build/bench/$prog" $((size_mib * 1024 * 1024)) > "$data.tmp"
+        mv "$data.tmp" "$data"
+    fi
+    cat "$data" > /dev/null # warm the page cache
+done
+
+# case name | data | options | where the output goes
+cases="random lines, -o file|random||-o $work/out
+random lines, into a file|random||> $work/out
+random lines, -u, -o file|random|-u|-o $work/out
+words, -o file|text||-o $work/out
+words, -k2,2 -k1n (general comparator), -o file|text|-k2,2 -k1n|-o $work/out"
+
+table=$work/table.md
+{
+    echo "| case | GNU sort (s) | mmsort (s) | mmsort speed-up |"
+    echo "|---|---:|---:|---:|"
+} > "$table"
+
+median() { # the median of the Nth command in hyperfine's JSON
+    grep -o '"median": *[0-9.e+-]*' "$1" | sed -n "$2p" | sed 's/.*: *//'
+}
+
+echo "$cases" | while IFS='|' read -r name kind opts sink; do
+    json=$work/case.json
+    data=$work/$kind-${size_mib}M
+    # Before each run, outside the timing: the old output goes and dirty
+    # pages are written back, so no run pays for the one before.
+    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
+        --prepare "rm -f $work/out; sync" \
+        --command-name "sort $name" "$gnu $opts $data $sink" \
+        --command-name "mmsort $name" "$mmsort $opts $data $sink" > /dev/null
+    peer=$(median "$json" 1)
+    ours=$(median "$json" 2)
+    awk -v n="$name" -v p="$peer" -v o="$ours" 'BEGIN {
+        printf "| %s | %.3f | %.3f | %.1fx |\n", n, p, o, p / o }' >> "$table"
+done
+
+{
+    echo "mmsort against GNU sort $(sort --version | sed -n '1s/.* //p') (\`$gnu\`, LC_ALL=C),"
+    echo "${size_mib} MiB of random printable lines (bench/mkrandom) and of words (bench/mkdata),"
+    echo "warm page cache, median of $runs runs after one warm-up, via hyperfine."
+    echo "mmsort's -o replaces the file atomically and flushes it to disk first (fsync); GNU sort does not flush."
+    echo
+    echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
+         "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+         "Linux $(uname -r), $(date -u +%Y-%m-%d)."
+    echo
+    echo "Command: \`bench/sort.sh $size_mib $runs\`"
+    echo
+    cat "$table"
+} > "$results/mmsort.md"
+cat "$results/mmsort.md"

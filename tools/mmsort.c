@@ -1,0 +1,799 @@
+/* mmsort: sort lines of text files as GNU sort does in the C locale,
+ * reading them through memory mappings. */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmio.h"
+#include "parallel.h"
+#include "size.h"
+#include "sortkey.h"
+#include "sortlines.h"
+#include "tool.h"
+
+static const char usage_text[] =
+    "Usage: %s [OPTION]... [FILE]...\n"
+    "Write sorted concatenation of all FILE(s) to standard output.\n"
+    "\n"
+    "With no FILE, or when FILE is -, read standard input.\n"
+    "\n"
+    "Ordering options:\n"
+    "  -b, --ignore-leading-blanks  ignore leading blanks\n"
+    "  -d, --dictionary-order      consider only blanks and alphanumeric characters\n"
+    "  -f, --ignore-case           fold lower case to upper case characters\n"
+    "  -g, --general-numeric-sort  compare according to general numerical value\n"
+    "  -i, --ignore-nonprinting    consider only printable characters\n"
+    "  -M, --month-sort            compare (unknown) < 'JAN' < ... < 'DEC'\n"
+    "  -h, --human-numeric-sort    compare human readable numbers (e.g., 2K 1G)\n"
+    "  -n, --numeric-sort          compare according to string numerical value\n"
+    "  -r, --reverse               reverse the result of comparisons\n"
+    "      --sort=WORD             sort according to WORD:\n"
+    "                                general-numeric -g, human-numeric -h, month -M,\n"
+    "                                numeric -n, version -V\n"
+    "  -V, --version-sort          natural sort of (version) numbers within text\n"
+    "\n"
+    "Other options:\n"
+    "  -c, --check, --check=diagnose-first  check for sorted input; do not sort\n"
+    "  -C, --check=quiet, --check=silent  like -c, but do not report first bad line\n"
+    "  -k, --key=KEYDEF          sort via a key; KEYDEF gives location and type\n"
+    "  -m, --merge               merge already sorted files; do not sort\n"
+    "  -o, --output=FILE         write result to FILE instead of standard output\n"
+    "  -s, --stable              stabilize sort by disabling last-resort comparison\n"
+    "  -S, --buffer-size=SIZE    use SIZE for main memory buffer\n"
+    "  -t, --field-separator=SEP  use SEP instead of non-blank to blank transition\n"
+    "  -T, --temporary-directory=DIR  use DIR for temporaries\n"
+    "      --parallel=N          change the number of sorts run concurrently to N\n"
+    "  -u, --unique              with -c, check for strict ordering;\n"
+    "                              without -c, output only the first of an equal run\n"
+    "  -z, --zero-terminated     line delimiter is NUL, not newline\n"
+    "      --help        display this help and exit\n"
+    "      --version     output version information and exit\n"
+    "\n"
+    "KEYDEF is F[.C][OPTS][,F[.C][OPTS]] for start and stop position, where F is a\n"
+    "field number and C a character position in the field; both are origin 1, and\n"
+    "the stop position defaults to the line's end.  If neither -t nor -b is in\n"
+    "effect, characters in a field are counted from the beginning of the preceding\n"
+    "whitespace.  OPTS is one or more single-letter ordering options [bdfghiMnrV],\n"
+    "which override global ordering options for that key.  If no key is given, use\n"
+    "the entire line as the key.\n"
+    "\n"
+    "SIZE may be followed by the following multiplicative suffixes:\n"
+    "% 1%% of memory, b 1, K 1024 (default), and so on for M, G, T, P, E, Z, Y.\n"
+    "\n"
+    "Comparisons are bytewise, as in the C locale.\n";
+
+/* GNU sort's exit statuses. */
+#define SORT_DISORDER 1 /* -c or -C found the input out of order */
+#define SORT_TROUBLE  2 /* anything else that went wrong */
+
+enum {
+    OPT_HELP = 256, OPT_VERSION, OPT_PARALLEL, OPT_SORT, OPT_CHECK
+};
+
+static const struct option long_options[] = {
+    { "ignore-leading-blanks", no_argument, NULL, 'b' },
+    { "check", optional_argument, NULL, OPT_CHECK },
+    { "dictionary-order", no_argument, NULL, 'd' },
+    { "ignore-case", no_argument, NULL, 'f' },
+    { "general-numeric-sort", no_argument, NULL, 'g' },
+    { "human-numeric-sort", no_argument, NULL, 'h' },
+    { "ignore-nonprinting", no_argument, NULL, 'i' },
+    { "key", required_argument, NULL, 'k' },
+    { "merge", no_argument, NULL, 'm' },
+    { "month-sort", no_argument, NULL, 'M' },
+    { "numeric-sort", no_argument, NULL, 'n' },
+    { "output", required_argument, NULL, 'o' },
+    { "reverse", no_argument, NULL, 'r' },
+    { "sort", required_argument, NULL, OPT_SORT },
+    { "stable", no_argument, NULL, 's' },
+    { "buffer-size", required_argument, NULL, 'S' },
+    { "field-separator", required_argument, NULL, 't' },
+    { "temporary-directory", required_argument, NULL, 'T' },
+    { "unique", no_argument, NULL, 'u' },
+    { "version-sort", no_argument, NULL, 'V' },
+    { "zero-terminated", no_argument, NULL, 'z' },
+    { "parallel", required_argument, NULL, OPT_PARALLEL },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+/* ---- Messages -------------------------------------------------------------- */
+
+/* "mmsort: MESSAGE", then exit 2: GNU sort's die(SORT_FAILURE, ...). */
+static void xdie(const char *format, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void xdie(const char *format, ...)
+{
+    char message[1024];
+    va_list ap;
+
+    va_start(ap, format);
+    vsnprintf(message, sizeof message, format, ap);
+    va_end(ap);
+    tool_warn("%s", message);
+    exit(tool_finish(SORT_TROUBLE));
+}
+
+/* "mmsort: WHAT: PATH: REASON", then exit 2. */
+static void xdie_error(const char *what, const mmio_error *err)
+    __attribute__((noreturn));
+
+static void xdie_error(const char *what, const mmio_error *err)
+{
+    char message[1024];
+
+    xdie("%s: %s", what, mmio_format_error(err, message, sizeof message));
+}
+
+/* ---- Options ---------------------------------------------------------------- */
+
+struct options {
+    struct sort_spec spec;
+    int check;              /* 0, or 'c' or 'C' */
+    bool merge;             /* -m */
+    const char *output;     /* -o, or NULL for standard output */
+    unsigned threads;       /* --parallel */
+    struct size_value size; /* -S: validated; the whole input fits now */
+};
+
+static void parse_tab(struct sort_spec *spec, const char *arg)
+{
+    int tab = (unsigned char)arg[0];
+
+    if (arg[0] == '\0')
+        xdie("empty tab");
+    if (arg[1] != '\0') {
+        if (strcmp(arg, "\\0") != 0)
+            xdie("multi-character tab '%s'", arg);
+        tab = '\0';
+    }
+    if (spec->tab != TAB_DEFAULT && spec->tab != tab)
+        xdie("incompatible tabs");
+    spec->tab = tab;
+}
+
+static void parse_size(struct options *o, const char *arg)
+{
+    switch (size_parse(arg, 1024, &o->size)) {
+    case SIZE_OK: return;
+    case SIZE_INVALID: xdie("invalid -S argument '%s'", arg);
+    case SIZE_BAD_SUFFIX: xdie("invalid suffix in -S argument '%s'", arg);
+    case SIZE_TOO_LARGE: xdie("-S argument '%s' too large", arg);
+    }
+}
+
+static void parse_parallel(struct options *o, const char *arg)
+{
+    uint64_t n;
+    const char *end;
+    enum size_status status = size_parse_count(arg, &n, &end);
+
+    if (status == SIZE_INVALID)
+        xdie("invalid --parallel argument '%s'", arg);
+    if (*end != '\0')
+        xdie("invalid suffix in --parallel argument '%s'", arg);
+    if (n == 0)
+        xdie("number in parallel must be nonzero");
+    o->threads = n > 64 ? 64 : (unsigned)n;
+}
+
+static void set_check(struct options *o, int mode)
+{
+    if (o->check && o->check != mode)
+        xdie("options '-cC' are incompatible");
+    o->check = mode;
+}
+
+/* --check=WORD, and --sort=WORD: the word, or a prefix of only one. */
+static int match_word(const char *arg, const char *const *words)
+{
+    int found = -1, matches = 0;
+
+    for (int i = 0; words[i]; i++) {
+        if (strcmp(words[i], arg) == 0)
+            return i;
+        if (strncmp(words[i], arg, strlen(arg)) == 0) {
+            found = i;
+            matches++;
+        }
+    }
+    return matches == 1 ? found : -1;
+}
+
+/* A word that OPTION does not take: GNU's argmatch complaint, exit 1. */
+static void xbad_word(const char *option, const char *arg, const char *valid)
+    __attribute__((noreturn));
+
+static void xbad_word(const char *option, const char *arg, const char *valid)
+{
+    tool_warn("invalid argument '%s' for '%s'", arg, option);
+    fprintf(stderr, "Valid arguments are:\n%sTry '%s --help' for more information.\n",
+            valid, tool_name());
+    exit(tool_finish(1));
+}
+
+static void parse_check(struct options *o, const char *arg)
+{
+    static const char *const words[] = { "quiet", "silent", "diagnose-first", NULL };
+    int word = arg ? match_word(arg, words) : 2;
+
+    if (word < 0)
+        xbad_word("--check", arg, "  - 'quiet', 'silent'\n  - 'diagnose-first'\n");
+    set_check(o, word == 2 ? 'c' : 'C');
+}
+
+static void parse_sort_word(struct options *o, const char *arg)
+{
+    static const char *const words[] = {
+        "general-numeric", "human-numeric", "month", "numeric", "version", NULL
+    };
+    static const char letters[] = "ghMnV";
+    int word = match_word(arg, words);
+
+    if (word < 0)
+        xbad_word("--sort", arg, "  - 'general-numeric'\n  - 'human-numeric'\n"
+                  "  - 'month'\n  - 'numeric'\n  - 'version'\n");
+    sort_key_letter(&o->spec.global, letters[word], true, true);
+}
+
+static void parse_options(struct options *o, int argc, char **argv)
+{
+    char message[512];
+    int opt;
+
+    while ((opt = tool_getopt(argc, argv, "bcCdfghik:mMno:rsS:t:T:uVz",
+                              long_options)) != -1) {
+        switch (opt) {
+        case 'c': case 'C': set_check(o, opt); break;
+        case OPT_CHECK: parse_check(o, optarg); break;
+        case 'k':
+            if (!sort_spec_add_key(&o->spec, optarg, message, sizeof message))
+                xdie("%s", message);
+            break;
+        case 'm': o->merge = true; break;
+        case 'o':
+            if (o->output && strcmp(o->output, optarg) != 0)
+                xdie("multiple output files specified");
+            o->output = optarg;
+            break;
+        case 's': o->spec.stable = true; break;
+        case 'S': parse_size(o, optarg); break;
+        case 't': parse_tab(&o->spec, optarg); break;
+        case 'T': break; /* a directory for temporaries: none are made yet */
+        case 'u': o->spec.unique = true; break;
+        case 'z': o->spec.eol = '\0'; break;
+        case OPT_PARALLEL: parse_parallel(o, optarg); break;
+        case OPT_SORT: parse_sort_word(o, optarg); break;
+        case OPT_HELP: tool_help(usage_text);
+        case OPT_VERSION: tool_version();
+        default: /* an ordering letter, for every key without its own */
+            sort_key_letter(&o->spec.global, (char)opt, true, true);
+        }
+    }
+    if (o->check && o->output)
+        xdie("options '-%co' are incompatible", o->check);
+    if (!sort_spec_finish(&o->spec, message, sizeof message))
+        xdie("%s", message);
+}
+
+/* ---- Input ------------------------------------------------------------------ */
+
+/* One operand, loaded whole: mapped when it is a regular file. */
+struct input {
+    const char *name;
+    mmio_file *file;
+    mmio_view view;
+};
+
+/* Everything a sort works on: the inputs and the lines found in them. */
+struct sort {
+    struct options options;
+    struct input *inputs;
+    size_t input_count;
+    struct line *lines;
+    size_t line_count;
+    size_t *runs;        /* -m: where each input's lines start, and the end */
+};
+
+static void load_input(struct input *in, const char *name)
+{
+    mmio_error err;
+
+    in->name = name;
+    in->file = strcmp(name, "-") == 0 ? mmio_stdin(&err)
+                                      : mmio_open(name, MMIO_RDONLY, &err);
+    if (!in->file)
+        xdie_error("cannot read", &err);
+    if (mmio_load(in->file, MMIO_MAP_READ, &in->view, &err) < 0)
+        xdie_error("read failed", &err);
+    mmio_advise(&in->view, MMIO_WILLNEED);
+}
+
+/* Unmaps and closes the inputs: Windows renames no file that is mapped. */
+static void release_inputs(struct sort *s)
+{
+    for (size_t i = 0; i < s->input_count; i++) {
+        if (s->inputs[i].view.data || s->inputs[i].view.base)
+            mmio_unmap(&s->inputs[i].view, NULL);
+        mmio_close(s->inputs[i].file, NULL);
+    }
+    s->input_count = 0;
+}
+
+/* After a fault in mapped input: the name of the input that shrank. */
+static void xdie_shrunk(struct sort *s)
+{
+    mmio_error err = { "read", NULL, MMIO_ESHRUNK };
+
+    for (size_t i = 0; i < s->input_count; i++) {
+        uint64_t size;
+        if (mmio_kind(s->inputs[i].file) == MMIO_KIND_REGULAR
+            && mmio_size(s->inputs[i].file, &size, NULL) == 0
+            && size < s->inputs[i].view.size)
+            err.path = s->inputs[i].name;
+    }
+    xdie_error("read failed", &err);
+}
+
+/* The number of lines in DATA: a last one without a terminator counts. */
+static size_t count_lines(const unsigned char *data, size_t size,
+                          unsigned char eol)
+{
+    const unsigned char *p = data, *end = data + size, *hit;
+    size_t count = 0;
+
+    while (p < end && (hit = memchr(p, eol, (size_t)(end - p))) != NULL) {
+        count++;
+        p = hit + 1;
+    }
+    return count + (p < end);
+}
+
+/* Appends the lines of DATA at LINES, with their prefixes for SPEC. */
+static void split_lines(struct line *lines, const unsigned char *data,
+                        size_t size, const struct sort_spec *spec)
+{
+    const unsigned char *p = data, *end = data + size;
+
+    while (p < end) {
+        const unsigned char *hit = memchr(p, spec->eol, (size_t)(end - p));
+        size_t length = (size_t)((hit ? hit : end) - p);
+        *lines++ = (struct line){ p, length, spec->bytewise
+                                             ? line_prefix(p, length)
+                                             : sort_prefix(spec, p, length) };
+        p += length + 1;
+    }
+}
+
+/* A piece of an input that ends after a line terminator (or at the end
+ * of the input), so that threads can find its lines on their own. */
+struct chunk {
+    const unsigned char *start, *end;
+    size_t input;
+    size_t first_line; /* the index of its first line among all */
+};
+
+#define CHUNK_MIN ((size_t)1 << 20)
+
+/* Where to cut [P, END) near P + SIZE: just after a terminator. */
+static const unsigned char *chunk_cut(const unsigned char *p,
+                                      const unsigned char *end, size_t size,
+                                      unsigned char eol)
+{
+    const unsigned char *hit;
+
+    if ((size_t)(end - p) <= size)
+        return end;
+    hit = memchr(p + size, eol, (size_t)(end - p - size));
+    return hit ? hit + 1 : end;
+}
+
+/* Cuts every input into chunks, about one per thread for a large one;
+ * touches mapped memory, so runs in a guard.  Returns the chunk count. */
+static size_t cut_chunks(struct sort *s, struct chunk *chunks, size_t max)
+{
+    unsigned char eol = s->options.spec.eol;
+    size_t count = 0;
+
+    for (size_t i = 0; i < s->input_count; i++) {
+        const unsigned char *p = s->inputs[i].view.data;
+        const unsigned char *end = p + s->inputs[i].view.size;
+        size_t size = s->inputs[i].view.size / s->options.threads + 1;
+
+        if (size < CHUNK_MIN)
+            size = CHUNK_MIN;
+        do {
+            const unsigned char *cut = count + 1 < max ? chunk_cut(p, end, size, eol)
+                                                       : end;
+            chunks[count++] = (struct chunk){ p, cut, i, 0 };
+            p = cut;
+        } while (p < end);
+    }
+    return count;
+}
+
+/* The work of finding lines: the chunks, shared out over the threads. */
+struct finder {
+    struct sort *sort;
+    struct chunk *chunks;
+    size_t count;
+    unsigned parts;
+};
+
+static int count_chunk_lines(void *arg, unsigned index)
+{
+    struct finder *f = arg;
+
+    for (size_t c = index; c < f->count; c += f->parts)
+        f->chunks[c].first_line = count_lines(f->chunks[c].start,
+            (size_t)(f->chunks[c].end - f->chunks[c].start), f->sort->options.spec.eol);
+    return 0;
+}
+
+static int split_chunk_lines(void *arg, unsigned index)
+{
+    struct finder *f = arg;
+
+    for (size_t c = index; c < f->count; c += f->parts)
+        split_lines(f->sort->lines + f->chunks[c].first_line, f->chunks[c].start,
+                    (size_t)(f->chunks[c].end - f->chunks[c].start),
+                    &f->sort->options.spec);
+    return 0;
+}
+
+static int cut_guarded(void *arg, unsigned index)
+{
+    struct finder *f = arg;
+
+    (void)index;
+    f->count = cut_chunks(f->sort, f->chunks, f->count);
+    return 0;
+}
+
+/* Finds the lines of every input, in order, on threads: each counts the
+ * lines of its chunks, then writes them where the counts say. */
+static void find_lines(struct sort *s)
+{
+    size_t max = s->input_count * (s->options.threads + 1) + 1, total = 0;
+    struct finder f = { s, malloc(max * sizeof *f.chunks), max, s->options.threads };
+    mmio_error err;
+
+    if (!f.chunks)
+        xdie("memory exhausted");
+    if (parallel_run(1, cut_guarded, &f, &err) < 0
+        || parallel_run(f.parts, count_chunk_lines, &f, &err) < 0)
+        xdie_shrunk(s);
+    for (size_t i = 0, c = 0; i <= s->input_count; i++) {
+        for (; c < f.count && f.chunks[c].input < i; c++) {
+            size_t lines = f.chunks[c].first_line;
+            f.chunks[c].first_line = total;
+            total += lines;
+        }
+        s->runs[i] = total;
+    }
+    s->line_count = total;
+    s->lines = malloc((total ? total : 1) * sizeof *s->lines);
+    if (!s->lines)
+        xdie("memory exhausted");
+    if (parallel_run(f.parts, split_chunk_lines, &f, &err) < 0)
+        xdie_shrunk(s);
+    free(f.chunks);
+}
+
+/* Loads every operand ("-" when there is none) and finds its lines. */
+static void load_inputs(struct sort *s, char **names, size_t count)
+{
+    static char *standard_input[] = { "-" };
+
+    if (count == 0) {
+        names = standard_input;
+        count = 1;
+    }
+    s->inputs = calloc(count, sizeof *s->inputs);
+    s->runs = malloc((count + 1) * sizeof *s->runs);
+    if (!s->inputs || !s->runs)
+        xdie("memory exhausted");
+    for (size_t i = 0; i < count; i++) {
+        load_input(&s->inputs[i], names[i]);
+        s->input_count++;
+    }
+    find_lines(s);
+}
+
+/* ---- Sorting ---------------------------------------------------------------- */
+
+/* Keeps the first line of each run of equal lines (-u).  Bytewise, equal
+ * lines are the same bytes (and the radix sort left other bytes in the
+ * prefixes). */
+static void remove_duplicates(struct sort *s)
+{
+    const struct sort_spec *spec = &s->options.spec;
+    size_t kept = s->line_count ? 1 : 0;
+
+    for (size_t i = 1; i < s->line_count; i++) {
+        const struct line *last = &s->lines[kept - 1], *line = &s->lines[i];
+        bool equal = spec->bytewise
+                     ? last->length == line->length
+                       && memcmp(last->text, line->text, line->length) == 0
+                     : line_order(spec, last, line) == 0;
+        if (!equal)
+            s->lines[kept++] = *line;
+    }
+    s->line_count = kept;
+}
+
+/* Sorts the lines (-m: merges the inputs, each a run as it is). */
+static int sort_guarded(void *arg, unsigned index)
+{
+    struct sort *s = arg;
+    const struct options *o = &s->options;
+    size_t n = s->line_count;
+    struct line *tmp = malloc((n ? n : 1) * sizeof *tmp), *sorted;
+    mmio_error err;
+
+    (void)index;
+    if (!tmp)
+        xdie("memory exhausted");
+    if (o->merge)
+        sorted = merge_lines(&o->spec, s->lines, tmp, s->runs, s->input_count,
+                             o->threads, &err);
+    else
+        sorted = sort_lines(&o->spec, s->lines, tmp, n, o->threads, &err);
+    if (!sorted)
+        return -1;
+    free(sorted == s->lines ? tmp : s->lines);
+    s->lines = sorted;
+    if (o->spec.unique)
+        remove_duplicates(s);
+    return 0;
+}
+
+/* ---- Output ----------------------------------------------------------------- */
+
+#define OUT_SIZE ((size_t)256 * 1024)
+
+/* Where the sorted lines go, buffered; NAME is what messages call it. */
+struct output {
+    mmio_file *file;
+    const char *name;
+    unsigned char *buf;
+    size_t used;
+};
+
+static void xwrite_output(struct output *o, const void *data, size_t size)
+{
+    mmio_error err;
+    char reason[256];
+
+    if (size > 0 && mmio_write(o->file, data, size, &err) < 0) {
+        mmio_close(o->file, NULL); /* removes an atomic temporary */
+        xdie("write failed: %s: %s", o->name,
+             mmio_strerror(err.code, reason, sizeof reason));
+    }
+}
+
+static void output_flush(struct output *o)
+{
+    xwrite_output(o, o->buf, o->used);
+    o->used = 0;
+}
+
+static void output_line(struct output *o, const struct line *line,
+                        unsigned char eol)
+{
+    if (OUT_SIZE - o->used <= line->length) {
+        output_flush(o);
+        if (line->length >= OUT_SIZE) { /* a long line goes out directly */
+            xwrite_output(o, line->text, line->length);
+            xwrite_output(o, &eol, 1);
+            return;
+        }
+    }
+    memcpy(o->buf + o->used, line->text, line->length);
+    o->used += line->length;
+    o->buf[o->used++] = eol;
+}
+
+struct writer {
+    struct sort *sort;
+    struct output *output;
+    unsigned char *map;     /* a mapped output file, or NULL */
+    size_t *offsets;        /* where each part's lines go in MAP */
+    unsigned parts;
+};
+
+/* Writes every line through the buffer, in a guard (parallel_run). */
+static int write_buffered(void *arg, unsigned index)
+{
+    struct writer *w = arg;
+
+    (void)index;
+    for (size_t i = 0; i < w->sort->line_count; i++)
+        output_line(w->output, &w->sort->lines[i], w->sort->options.spec.eol);
+    output_flush(w->output);
+    return 0;
+}
+
+/* Part INDEX of a mapped output: the bytes of its share of the lines. */
+static int measure_part(void *arg, unsigned index)
+{
+    struct writer *w = arg;
+    size_t n = w->sort->line_count, bytes = 0;
+
+    for (size_t i = parallel_split(n, w->parts, index);
+         i < parallel_split(n, w->parts, index + 1); i++)
+        bytes += w->sort->lines[i].length + 1;
+    w->offsets[index + 1] = bytes;
+    return 0;
+}
+
+/* Part INDEX of a mapped output: copies its share of the lines. */
+static int copy_part(void *arg, unsigned index)
+{
+    struct writer *w = arg;
+    size_t n = w->sort->line_count;
+    unsigned char *p = w->map + w->offsets[index];
+    unsigned char eol = w->sort->options.spec.eol;
+
+    for (size_t i = parallel_split(n, w->parts, index);
+         i < parallel_split(n, w->parts, index + 1); i++) {
+        const struct line *line = &w->sort->lines[i];
+        memcpy(p, line->text, line->length);
+        p += line->length;
+        *p++ = eol;
+    }
+    return 0;
+}
+
+static void xdie_write(struct output *o, const mmio_error *err)
+{
+    char reason[256];
+
+    mmio_close(o->file, NULL);
+    xdie("write failed: %s: %s", o->name,
+         mmio_strerror(err->code, reason, sizeof reason));
+}
+
+/* Writes the lines into the regular file of O through a shared mapping
+ * of its final size, the threads copying a share each. */
+static void write_mapped(struct sort *s, struct output *o)
+{
+    unsigned threads = s->options.threads;
+    struct writer w = { s, o, NULL, NULL, 1 };
+    mmio_view view;
+    mmio_error err;
+
+    if (s->line_count / 65536 > 1)
+        w.parts = s->line_count / 65536 < threads ? (unsigned)(s->line_count / 65536)
+                                                  : threads;
+    w.offsets = calloc(w.parts + 1, sizeof *w.offsets);
+    if (!w.offsets)
+        xdie("memory exhausted");
+    parallel_run(w.parts, measure_part, &w, NULL);
+    for (unsigned i = 0; i < w.parts; i++)
+        w.offsets[i + 1] += w.offsets[i];
+    if (mmio_resize(o->file, w.offsets[w.parts], &err) < 0)
+        xdie_write(o, &err);
+    if (w.offsets[w.parts] > 0) {
+        if (mmio_map(o->file, 0, w.offsets[w.parts], MMIO_MAP_SHARED, &view,
+                     &err) < 0)
+            xdie_write(o, &err);
+        w.map = view.data;
+        if (parallel_run(w.parts, copy_part, &w, &err) < 0) {
+            mmio_close(o->file, NULL);
+            xdie_shrunk(s);
+        }
+        if (mmio_unmap(&view, &err) < 0)
+            xdie_write(o, &err);
+    }
+    free(w.offsets);
+}
+
+/* Writes the sorted lines to standard output or to -o FILE, which is
+ * replaced atomically (it may be one of the inputs). */
+static void write_output(struct sort *s)
+{
+    struct output o = { NULL, "'standard output'", NULL, 0 };
+    struct writer w = { s, &o, NULL, NULL, 1 };
+    const char *path = s->options.output;
+    mmio_error err;
+
+    o.file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
+    if (!o.file)
+        xdie_error("open failed", &err);
+    if (path)
+        o.name = path;
+    if (path && mmio_kind(o.file) == MMIO_KIND_REGULAR) {
+        write_mapped(s, &o);
+    } else {
+        o.buf = malloc(OUT_SIZE);
+        if (!o.buf)
+            xdie("memory exhausted");
+        if (parallel_run(1, write_buffered, &w, &err) < 0)
+            xdie_shrunk(s);
+        free(o.buf);
+    }
+    release_inputs(s);
+    if (path && mmio_commit(o.file, &err) < 0)
+        xdie_write(&o, &err);
+    if (mmio_close(o.file, &err) < 0)
+        xdie_write(&o, &err);
+}
+
+/* ---- Checking ---------------------------------------------------------------- */
+
+struct check {
+    struct sort *sort;
+    bool disorder;
+};
+
+/* Finds the first line out of order (-c, -C); -c reports it. */
+static int check_guarded(void *arg, unsigned index)
+{
+    struct check *c = arg;
+    const struct sort *s = c->sort;
+    const struct sort_spec *spec = &s->options.spec;
+
+    (void)index;
+    for (size_t i = 1; i < s->line_count; i++) {
+        int diff = line_order(spec, &s->lines[i - 1], &s->lines[i]);
+        if (diff < 0 || (diff == 0 && !spec->unique))
+            continue;
+        c->disorder = true;
+        if (s->options.check == 'c') {
+            fprintf(stderr, "%s: %s:%zu: disorder: ", tool_name(),
+                    s->inputs[0].name, i + 1);
+            fwrite(s->lines[i].text, 1, s->lines[i].length, stderr);
+            fputc(spec->eol, stderr);
+        }
+        break;
+    }
+    return 0;
+}
+
+/* -c and -C: exit 1 when the one input is out of order. */
+static int check_order(struct sort *s, char **names, int count)
+{
+    struct check check = { s, false };
+    mmio_error err;
+
+    if (count > 1)
+        xdie("extra operand '%s' not allowed with -%c", names[1],
+             s->options.check);
+    load_inputs(s, names, (size_t)count);
+    if (parallel_run(1, check_guarded, &check, &err) < 0)
+        xdie_shrunk(s);
+    release_inputs(s);
+    return check.disorder ? SORT_DISORDER : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct sort sort;
+    mmio_error err;
+
+    tool_start("mmsort", &argc, &argv);
+    sort_spec_init(&sort.options.spec);
+    sort.options.threads = mmio_cpu_count();
+    parse_options(&sort.options, argc, argv);
+    argc -= optind;
+    argv += optind;
+
+    if (sort.options.check)
+        return tool_finish(check_order(&sort, argv, argc));
+    load_inputs(&sort, argv, (size_t)argc);
+    if (parallel_run(1, sort_guarded, &sort, &err) < 0)
+        xdie_shrunk(&sort);
+    write_output(&sort);
+    free(sort.lines);
+    return tool_finish(0);
+}

@@ -1,0 +1,454 @@
+/* mmsort's sorts: a stable merge sort for any ordering, and an MSD radix
+ * sort on 8-byte prefixes for bytewise order. */
+#include <config.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parallel.h"
+#include "sortlines.h"
+
+/* ---- Merge sort ------------------------------------------------------------- */
+
+/* A stable merge sort of lines, its parts sorted and merged on threads. */
+struct sorter {
+    const struct sort_spec *spec;
+    struct line *src, *dst;  /* the lines, and as many more to merge into */
+    size_t *runs;            /* sorted runs: run I is [runs[I], runs[I + 1]) */
+    size_t run_count;
+    unsigned threads;        /* at most this many parts at once */
+    unsigned pairs;          /* merge_pairs: the pairs of this round */
+    bool inputs_as_runs;     /* -m: the runs are inputs, perhaps unsorted */
+};
+
+#define SMALL_RUN 16
+
+static void insertion_sort(const struct sort_spec *spec, struct line *lines,
+                           size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct line x = lines[i];
+        size_t j = i;
+        while (j > 0 && line_order(spec, &lines[j - 1], &x) > 0) {
+            lines[j] = lines[j - 1];
+            j--;
+        }
+        lines[j] = x;
+    }
+}
+
+/* Merges A (NA lines) and B (NB lines) into OUT; of equal lines those of A
+ * come first, which keeps the sort stable.  SORTED says both are known to
+ * be in order (-m takes inputs that may not be, and merges them as GNU). */
+static void merge(const struct sort_spec *spec, const struct line *a, size_t na,
+                  const struct line *b, size_t nb, struct line *out, bool sorted)
+{
+    const struct line *aend = a + na, *bend = b + nb;
+
+    if (sorted && na && nb && line_order(spec, aend - 1, b) <= 0) { /* in order */
+        memcpy(out, a, na * sizeof *a);
+        memcpy(out + na, b, nb * sizeof *b);
+        return;
+    }
+    while (a < aend && b < bend) {
+        /* The text of the lines compared next is far apart in memory:
+         * ask for it ahead, while this comparison runs. */
+        __builtin_prefetch(a[a + 1 < aend].text);
+        __builtin_prefetch(b[b + 1 < bend].text);
+        *out++ = line_order(spec, b, a) < 0 ? *b++ : *a++;
+    }
+    memcpy(out, a, (size_t)(aend - a) * sizeof *a);
+    out += aend - a;
+    memcpy(out, b, (size_t)(bend - b) * sizeof *b);
+}
+
+/* Sorts the N lines at SRC; the result goes to DST when TO_DST, else stays
+ * in SRC, the other being room to merge in.  Top-down, as GNU sort: the
+ * halves are sorted through before they are merged, so a small half and
+ * its text stay in the caches. */
+static void sort_into(const struct sort_spec *spec, struct line *src,
+                      struct line *dst, size_t n, bool to_dst)
+{
+    size_t half = n / 2;
+
+    if (n <= SMALL_RUN) {
+        insertion_sort(spec, src, n);
+        if (to_dst)
+            memcpy(dst, src, n * sizeof *src);
+        return;
+    }
+    sort_into(spec, src, dst, half, !to_dst);
+    sort_into(spec, src + half, dst + half, n - half, !to_dst);
+    if (to_dst)
+        merge(spec, src, half, src + half, n - half, dst, true);
+    else
+        merge(spec, dst, half, dst + half, n - half, src, true);
+}
+
+/* Sorts LINES (N of them) with TMP as room; the result is in LINES. */
+static void merge_sort(const struct sort_spec *spec, struct line *lines,
+                       struct line *tmp, size_t n)
+{
+    sort_into(spec, lines, tmp, n, false);
+}
+
+/* Part INDEX of the sort: its own run, sorted in place. */
+static int sort_part(void *arg, unsigned index)
+{
+    struct sorter *s = arg;
+    size_t start = s->runs[index], n = s->runs[index + 1] - start;
+
+    merge_sort(s->spec, s->src + start, s->dst + start, n);
+    return 0;
+}
+
+/* Writes the first COUNT lines of the stable merge of A and B to OUT. */
+static void merge_front(const struct sort_spec *spec, const struct line *a,
+                        size_t na, const struct line *b, size_t nb,
+                        struct line *out, size_t count)
+{
+    const struct line *aend = a + na, *bend = b + nb;
+
+    while (count--) {
+        if (aend - a >= 2) /* as in merge() */
+            __builtin_prefetch(a[1].text);
+        if (bend - b >= 2)
+            __builtin_prefetch(b[1].text);
+        *out++ = b < bend && (a == aend || line_order(spec, b, a) < 0) ? *b++ : *a++;
+    }
+}
+
+/* Writes the last COUNT lines of the stable merge of A and B before
+ * OUT_END: from the back, of equal lines those of B first. */
+static void merge_back(const struct sort_spec *spec, const struct line *a,
+                       size_t na, const struct line *b, size_t nb,
+                       struct line *out_end, size_t count)
+{
+    const struct line *ap = a + na, *bp = b + nb;
+
+    while (count--) {
+        if (ap - a >= 2) /* as in merge() */
+            __builtin_prefetch(ap[-2].text);
+        if (bp - b >= 2)
+            __builtin_prefetch(bp[-2].text);
+        *--out_end = bp > b && (ap == a || line_order(spec, bp - 1, ap - 1) >= 0)
+                     ? *--bp : *--ap;
+    }
+}
+
+/* Merges runs 2 * PAIR and 2 * PAIR + 1 from SRC into DST; a last run
+ * without a partner is copied.  With HALVES 2, HALF 0 writes the first
+ * half of the result and HALF 1 the second, so that two threads share
+ * the last merges. */
+static void merge_pair(struct sorter *s, size_t pair, unsigned half,
+                       unsigned halves)
+{
+    size_t a = s->runs[2 * pair], b = s->runs[2 * pair + 1];
+    size_t end = 2 * pair + 2 <= s->run_count ? s->runs[2 * pair + 2] : b;
+    size_t n = end - a;
+
+    if (halves == 1)
+        merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a,
+              !s->inputs_as_runs);
+    else if (half == 0)
+        merge_front(s->spec, s->src + a, b - a, s->src + b, end - b,
+                    s->dst + a, n / 2);
+    else
+        merge_back(s->spec, s->src + a, b - a, s->src + b, end - b,
+                   s->dst + end, n - n / 2);
+}
+
+/* Part INDEX of a round of merges: every THREADS-th pair (or half of a
+ * pair, when there are fewer pairs than threads) from INDEX. */
+static int merge_pairs(void *arg, unsigned index)
+{
+    struct sorter *s = arg;
+    /* Inputs of -m may be out of order: only a merge from the front
+     * gives what GNU gives then. */
+    unsigned halves = s->pairs < s->threads && !s->inputs_as_runs ? 2 : 1;
+
+    for (size_t part = index; part < (size_t)s->pairs * halves; part += s->threads)
+        merge_pair(s, part / halves, (unsigned)(part % halves), halves);
+    return 0;
+}
+
+/* Merges the runs pair by pair, each round on threads, until one is left;
+ * returns where the lines are then (SRC or DST). */
+static struct line *merge_runs(struct sorter *s, mmio_error *err)
+{
+    while (s->run_count > 1) {
+        unsigned pairs = (unsigned)((s->run_count + 1) / 2);
+
+        unsigned parts = pairs < s->threads && !s->inputs_as_runs ? 2 * pairs : pairs;
+
+        s->pairs = pairs;
+        if (parallel_run(parts < s->threads ? parts : s->threads, merge_pairs,
+                         s, err) < 0)
+            return NULL;
+        for (size_t i = 0; 2 * i <= s->run_count; i++)
+            s->runs[i] = s->runs[2 * i < s->run_count ? 2 * i : s->run_count];
+        s->runs[pairs] = s->runs[s->run_count];
+        s->run_count = pairs;
+        struct line *swap = s->src;
+        s->src = s->dst;
+        s->dst = swap;
+    }
+    return s->src;
+}
+
+
+struct line *merge_lines(const struct sort_spec *spec, struct line *lines,
+                         struct line *tmp, size_t *runs, size_t run_count,
+                         unsigned threads, mmio_error *err)
+{
+    struct sorter s = { spec, lines, tmp, runs, run_count, threads, 0, true };
+
+    return merge_runs(&s, err);
+}
+
+/* Sorts in parts on threads, then merges the parts. */
+static struct line *merge_sort_lines(const struct sort_spec *spec,
+                                     struct line *lines, struct line *tmp,
+                                     size_t n, unsigned threads, mmio_error *err)
+{
+    size_t parts = n / 4096 < threads ? n / 4096 : threads;
+    size_t runs[65];
+    struct sorter s = { spec, lines, tmp, runs, parts ? parts : 1, threads, 0,
+                        false };
+
+    if (s.run_count > 64)
+        s.run_count = 64;
+    for (unsigned i = 0; i <= s.run_count; i++)
+        runs[i] = parallel_split(n, (unsigned)s.run_count, i);
+    if (parallel_run((unsigned)s.run_count, sort_part, &s, err) < 0)
+        return NULL;
+    return merge_runs(&s, err);
+}
+
+/* ---- Radix sort -------------------------------------------------------------- */
+
+/* Groups this small are sorted by insertion instead. */
+#define RADIX_SMALL 32
+#define BUCKETS 257 /* bucket 0: the line has ended; byte B: bucket B + 1 */
+
+/* The bucket of LINE at byte DEPTH of its key, from its prefix, which
+ * holds the 8 bytes from DEPTH rounded down to a multiple of 8. */
+static inline unsigned radix_bucket(const struct line *line, size_t depth)
+{
+    if (depth >= line->length)
+        return 0;
+    return (unsigned)(line->prefix >> (56 - 8 * (depth & 7)) & 0xff) + 1;
+}
+
+/* Compares lines whose first BASE bytes are equal and whose prefixes hold
+ * their bytes from BASE. */
+static inline int compare_from(const struct line *a, const struct line *b,
+                               size_t base)
+{
+    size_t n, from;
+    int diff;
+
+    if (a->prefix != b->prefix)
+        return a->prefix < b->prefix ? -1 : 1;
+    n = a->length < b->length ? a->length : b->length;
+    from = base + 8 < n ? base + 8 : n;
+    diff = n > from ? memcmp(a->text + from, b->text + from, n - from) : 0;
+    if (diff)
+        return diff;
+    return (a->length > b->length) - (a->length < b->length);
+}
+
+static void insertion_sort_from(struct line *lines, size_t n, size_t base)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct line x = lines[i];
+        size_t j = i;
+        while (j > 0 && compare_from(&lines[j - 1], &x, base) > 0) {
+            lines[j] = lines[j - 1];
+            j--;
+        }
+        lines[j] = x;
+    }
+}
+
+/* Loads the next 8 bytes of each line's key, from DEPTH, into its prefix
+ * (0 for a line that has ended). */
+static void load_prefixes(struct line *lines, size_t n, size_t depth)
+{
+    for (size_t i = 0; i < n; i++)
+        lines[i].prefix = lines[i].length > depth
+                          ? line_prefix(lines[i].text + depth, lines[i].length - depth)
+                          : 0;
+}
+
+/* Sorts the N lines at LINES, whose first DEPTH bytes are equal, bytewise,
+ * TMP being room for N lines.  The prefixes hold the bytes from DEPTH
+ * rounded down to a multiple of 8, and are left holding later ones. */
+static void radix_sort(struct line *lines, struct line *tmp, size_t n,
+                       size_t depth)
+{
+    size_t count[BUCKETS], start[BUCKETS];
+
+    for (;;) {
+        if (depth % 8 == 0 && depth > 0)
+            load_prefixes(lines, n, depth);
+        if (n <= RADIX_SMALL) {
+            insertion_sort_from(lines, n, depth & ~(size_t)7);
+            return;
+        }
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[radix_bucket(&lines[i], depth)]++;
+        if (count[0] == n)
+            return; /* every line has ended: they are all the same */
+        if (count[radix_bucket(&lines[0], depth)] < n)
+            break;
+        depth++; /* one byte for all: look at the next */
+    }
+    start[0] = 0;
+    for (unsigned b = 1; b < BUCKETS; b++)
+        start[b] = start[b - 1] + count[b - 1];
+    for (size_t i = 0; i < n; i++)
+        tmp[start[radix_bucket(&lines[i], depth)]++] = lines[i];
+    memcpy(lines, tmp, n * sizeof *lines);
+    size_t from = count[0];
+    for (unsigned b = 1; b < BUCKETS; b++) {
+        if (count[b] > 1)
+            radix_sort(lines + from, tmp + from, count[b], depth + 1);
+        from += count[b];
+    }
+}
+
+/* The first pass of the radix sort on threads: each part counts the first
+ * bytes of its share of the lines, then moves them to their buckets in
+ * TMP; then each part sorts the buckets it was given, in TMP. */
+struct radix {
+    struct line *lines, *tmp;
+    size_t n;
+    unsigned parts;
+    size_t (*next)[BUCKETS];     /* part I: counts, then where its lines go */
+    size_t start[BUCKETS + 1];   /* where bucket B starts in TMP */
+    unsigned char owner[BUCKETS]; /* the part that sorts bucket B */
+};
+
+static size_t bucket_size(const struct radix *r, unsigned b)
+{
+    return r->start[b + 1] - r->start[b];
+}
+
+static int radix_count(void *arg, unsigned index)
+{
+    struct radix *r = arg;
+    size_t *count = r->next[index];
+
+    memset(count, 0, BUCKETS * sizeof *count);
+    for (size_t i = parallel_split(r->n, r->parts, index);
+         i < parallel_split(r->n, r->parts, index + 1); i++)
+        count[radix_bucket(&r->lines[i], 0)]++;
+    return 0;
+}
+
+static int radix_scatter(void *arg, unsigned index)
+{
+    struct radix *r = arg;
+    size_t *next = r->next[index];
+
+    for (size_t i = parallel_split(r->n, r->parts, index);
+         i < parallel_split(r->n, r->parts, index + 1); i++)
+        r->tmp[next[radix_bucket(&r->lines[i], 0)]++] = r->lines[i];
+    return 0;
+}
+
+static int radix_sort_buckets(void *arg, unsigned index)
+{
+    struct radix *r = arg;
+
+    for (unsigned b = 1; b < BUCKETS; b++) {
+        size_t size = bucket_size(r, b);
+        if (r->owner[b] == index && size > 1)
+            radix_sort(r->tmp + r->start[b], r->lines + r->start[b], size, 1);
+    }
+    return 0;
+}
+
+/* Turns the parts' counts into bucket starts and where each part's lines
+ * go, and gives the buckets to the parts, the largest first to the part
+ * with least to do. */
+static void radix_plan(struct radix *r)
+{
+    size_t load[64] = { 0 }, at = 0;
+    bool given[BUCKETS] = { false };
+
+    for (unsigned b = 0; b < BUCKETS; b++) {
+        r->start[b] = at;
+        for (unsigned p = 0; p < r->parts; p++) {
+            size_t count = r->next[p][b];
+            r->next[p][b] = at;
+            at += count;
+        }
+    }
+    r->start[BUCKETS] = at;
+    for (unsigned round = 1; round < BUCKETS; round++) {
+        unsigned largest = 0, least = 0; /* bucket 0 needs no sorting */
+        for (unsigned b = 1; b < BUCKETS; b++)
+            if (!given[b] && (largest == 0
+                              || bucket_size(r, b) > bucket_size(r, largest)))
+                largest = b;
+        for (unsigned p = 1; p < r->parts; p++)
+            if (load[p] < load[least])
+                least = p;
+        given[largest] = true;
+        r->owner[largest] = (unsigned char)least;
+        load[least] += bucket_size(r, largest);
+    }
+}
+
+/* Sorts bytewise on up to THREADS threads; the result is in TMP. */
+static struct line *radix_sort_lines(struct line *lines, struct line *tmp,
+                                     size_t n, unsigned threads, mmio_error *err)
+{
+    struct radix r = { lines, tmp, n, 1, NULL, { 0 }, { 0 } };
+    struct line *sorted = NULL;
+
+    if (n / 65536 > 1)
+        r.parts = n / 65536 < threads ? (unsigned)(n / 65536) : threads;
+    if (r.parts > 64)
+        r.parts = 64;
+    r.next = malloc(r.parts * sizeof *r.next);
+    if (!r.next)
+        abort();
+    if (parallel_run(r.parts, radix_count, &r, err) == 0) {
+        radix_plan(&r);
+        if (parallel_run(r.parts, radix_scatter, &r, err) == 0
+            && parallel_run(r.parts, radix_sort_buckets, &r, err) == 0)
+            sorted = tmp;
+    }
+    free(r.next);
+    return sorted;
+}
+
+static void reverse_lines(struct line *lines, size_t n)
+{
+    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+        struct line swap = lines[i];
+        lines[i] = lines[j - 1];
+        lines[j - 1] = swap;
+    }
+}
+
+struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
+                        struct line *tmp, size_t n, unsigned threads,
+                        mmio_error *err)
+{
+    struct line *sorted;
+
+    if (!spec->bytewise)
+        return merge_sort_lines(spec, lines, tmp, n, threads, err);
+    /* Equal lines are the same bytes: no stability to keep, and reversing
+     * the order gives -r. */
+    sorted = radix_sort_lines(lines, tmp, n, threads, err);
+    if (sorted && spec->reverse)
+        reverse_lines(sorted, n);
+    return sorted;
+}

@@ -1,0 +1,39 @@
+/* mmsort's sorts: a stable merge sort for any ordering, and for bytewise
+ * order (no keys) an MSD radix sort on the lines' 8-byte prefixes; both
+ * split their work over threads. */
+#ifndef SORTLINES_H
+#define SORTLINES_H
+
+#include <stddef.h>
+
+#include "mmio.h"
+#include "sortkey.h"
+
+/* The order SPEC gives, with the bytewise case inlined. */
+static inline int line_order(const struct sort_spec *spec, const struct line *a,
+                             const struct line *b)
+{
+    if (spec->bytewise) {
+        int diff = compare_bytes(a, b);
+        return spec->reverse ? -diff : diff;
+    }
+    return sort_compare(spec, a, b);
+}
+
+/* Sorts the N lines at LINES as SPEC orders them, on up to THREADS
+ * threads, with TMP (room for N lines) to work in.  Returns where the
+ * sorted lines are, LINES or TMP; NULL when a thread met a mapped file
+ * that shrank (ERR says so). */
+struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
+                        struct line *tmp, size_t n, unsigned threads,
+                        mmio_error *err);
+
+/* Merges RUN_COUNT runs of LINES, run I being [RUNS[I], RUNS[I + 1]),
+ * as GNU sort -m merges its inputs, which need not be in order: of equal
+ * lines, those of the earlier run first.  RUNS is changed.  Returns as
+ * sort_lines does. */
+struct line *merge_lines(const struct sort_spec *spec, struct line *lines,
+                         struct line *tmp, size_t *runs, size_t run_count,
+                         unsigned threads, mmio_error *err);
+
+#endif
