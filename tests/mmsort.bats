@@ -402,6 +402,18 @@ same_as_sort() {
     assert_error "$stderr" "mmsort: read failed: $T/dir" "Is a directory"
 }
 
+@test "file names in messages are quoted as sort quotes them" {
+    cd "$T"
+    local name
+    for name in 'a b' "it's" 'plain' ''; do
+        run --separate-stderr mmsort "$name"
+        assert_failure 2
+        LC_ALL=C sort "$name" 2> "$T/want" || true
+        assert_error "$stderr" "$(sed -n 's/^sort: \(.*\): [^:]*$/mmsort: \1/p' "$T/want")" \
+            "No such file or directory"
+    done
+}
+
 @test "a file truncated while it is mapped is an error, not a crash" {
     require_posix "FIFOs and truncate"
     awk 'BEGIN { for (i = 0; i < 300000; i++) printf "%099d\n", i }' > "$T/shrinking"

@@ -129,9 +129,12 @@ static void xdie_error(const char *what, const mmio_error *err)
 
 static void xdie_error(const char *what, const mmio_error *err)
 {
-    char message[1024];
+    char reason[256];
 
-    xdie("%s: %s", what, mmio_format_error(err, message, sizeof message));
+    mmio_strerror(err->code, reason, sizeof reason);
+    if (!err->path)
+        xdie("%s: %s", what, reason);
+    xdie("%s: %s: %s", what, tool_quote(err->path), reason);
 }
 
 /* ---- Options ---------------------------------------------------------------- */
@@ -576,7 +579,7 @@ static void xwrite_output(struct output *o, const void *data, size_t size)
 
     if (size > 0 && mmio_write(o->file, data, size, &err) < 0) {
         mmio_close(o->file, NULL); /* removes an atomic temporary */
-        xdie("write failed: %s: %s", o->name,
+        xdie("write failed: %s: %s", tool_quote(o->name),
              mmio_strerror(err.code, reason, sizeof reason));
     }
 }
@@ -659,7 +662,7 @@ static void xdie_write(struct output *o, const mmio_error *err)
     char reason[256];
 
     mmio_close(o->file, NULL);
-    xdie("write failed: %s: %s", o->name,
+    xdie("write failed: %s: %s", tool_quote(o->name),
          mmio_strerror(err->code, reason, sizeof reason));
 }
 
@@ -702,7 +705,7 @@ static void write_mapped(struct sort *s, struct output *o)
  * replaced atomically (it may be one of the inputs). */
 static void write_output(struct sort *s)
 {
-    struct output o = { NULL, "'standard output'", NULL, 0 };
+    struct output o = { NULL, "standard output", NULL, 0 };
     struct writer w = { s, &o, NULL, NULL, 1 };
     const char *path = s->options.output;
     mmio_error err;
