@@ -9,7 +9,7 @@
 
 struct progress {
     bool on;            /* --progress was given */
-    const char *what;   /* what the line is about: a file name */
+    const char *what;   /* what the line is about: a file name, quoted when shown */
     uint64_t total;     /* units of work in all */
     uint64_t done;
     uint64_t started;   /* mmio_clock_ns() at the start */

@@ -128,6 +128,11 @@ assert_inverts_to() {
     assert_inverts_to -c
     perl_of "$T/in" '$_ = join "", reverse unpack "(a7)*", $_' "$T/want"
     assert_inverts_to -r 7
+    # A first line past where the threads' parts meet: after reversing
+    # all bytes, it is the last run, with no line end after the split.
+    { seq -s, 300000 | tr -d '\n'; printf '\nab\n'; } > "$T/in"
+    tac "$T/in" > "$T/want"
+    assert_inverts_to -l
 }
 
 @test "every mode run twice restores the file" {
@@ -301,6 +306,9 @@ assert_inverts_to() {
     assert_failure 1
     [ "$stderr" = "mminvert: $T/f: offset 8 is past the end of the file (7 bytes)" ]
     run --separate-stderr mminvert --offset=2 --length=6 "$T/f"
+    assert_failure 1
+    [ "$stderr" = "mminvert: $T/f: offset and length reach past the end of the file (7 bytes)" ]
+    run --separate-stderr mminvert --length=18446744073709551615 "$T/f"
     assert_failure 1
     [ "$stderr" = "mminvert: $T/f: offset and length reach past the end of the file (7 bytes)" ]
     [ "$(cat "$T/f")" = abcdefg ]

@@ -33,8 +33,9 @@ static const char usage_text[] =
     "      --help        display this help and exit\n"
     "      --version     output version information and exit\n"
     "\n"
-    "Without -c, -l or -r, the order of the bytes is reversed.  Every mode is\n"
-    "its own inverse: running the same command twice restores the file.\n"
+    "Without -c, -l or -r, the order of the bytes is reversed.  Running the\n"
+    "same command twice restores the file (for -l and -z, unless its first line\n"
+    "is empty and its last has no line end: see mminvert(1)).\n"
     "SIZE and N are bytes, and may end in a unit: K, M, G, T, P or E (powers\n"
     "of 1024).\n";
 
@@ -60,7 +61,8 @@ struct options {
     enum mode mode;
     unsigned char line_end;    /* '\n', or NUL with -z */
     uint64_t record_size;      /* -r */
-    uint64_t offset, length;   /* the region; length UINT64_MAX: to the end */
+    uint64_t offset, length;   /* the region */
+    bool length_given;         /* else the region goes to the end */
     const char *output;        /* -o */
     bool progress;
 };
@@ -175,8 +177,9 @@ static int step_part(void *ctx, unsigned i)
         complement_bytes(s->a + from, to - from);
         break;
     case RUNS:
+        /* The final run is the last part's that has any bytes. */
         reverse_runs(s->a + from, s->a + to, s->line_end,
-                     s->final && i + 1 == s->parts);
+                     s->final && to == s->n);
         break;
     case RECORDS:
         for (size_t r = from; r < to; r += s->record_size)
@@ -458,10 +461,13 @@ static int invert_region(struct invert *inv, const char *name, uint64_t lo,
     progress_end(&inv->progress);
     if (status < 0) {
         uint64_t size;
-        /* A fault that is not a cut file is a page that could not be read. */
-        if (inv->err.code == MMIO_ESHRUNK
-            && mmio_size(inv->file, &size, NULL) == 0 && size >= hi)
+        bool cut = mmio_size(inv->file, &size, NULL) == 0 && size < hi;
+        /* A fault on a file that was not cut is a page that could not be
+         * read; a window past the end of one that was, a cut file. */
+        if (inv->err.code == MMIO_ESHRUNK && !cut)
             inv->err.code = MMIO_EIO;
+        if (inv->err.code == MMIO_EPASTEND && cut)
+            inv->err.code = MMIO_ESHRUNK;
         if (!inv->err.path)
             inv->err.path = name;
         tool_warn_error(&inv->err);
@@ -482,14 +488,13 @@ static int find_region(const struct options *opt, const char *name,
                   " bytes)", tool_quote(name), opt->offset, size);
         return 1;
     }
-    *lo = opt->offset;
-    *hi = opt->length == UINT64_MAX ? size : opt->offset + opt->length;
-    if (opt->length != UINT64_MAX
-        && (opt->length > size - opt->offset)) {
+    if (opt->length_given && opt->length > size - opt->offset) {
         tool_warn("%s: offset and length reach past the end of the file (%"
                   PRIu64 " bytes)", tool_quote(name), size);
         return 1;
     }
+    *lo = opt->offset;
+    *hi = opt->length_given ? opt->offset + opt->length : size;
     if (opt->mode == MODE_RECORDS && (*hi - *lo) % opt->record_size != 0) {
         tool_warn("%s: %" PRIu64 " bytes are not a whole number of %" PRIu64
                   "-byte records", tool_quote(name), *hi - *lo, opt->record_size);
@@ -616,7 +621,6 @@ static void parse_options(struct options *opt, int argc, char **argv)
     int c;
 
     opt->line_end = '\n';
-    opt->length = UINT64_MAX;
     while ((c = tool_getopt(argc, argv, "clo:r:z", long_options)) != -1) {
         switch (c) {
         case 'c': set_mode(opt, MODE_COMPLEMENT); break;
@@ -628,7 +632,10 @@ static void parse_options(struct options *opt, int argc, char **argv)
             break;
         case 'o': opt->output = optarg; break;
         case OPT_OFFSET: opt->offset = xsize_option("offset", optarg, true); break;
-        case OPT_LENGTH: opt->length = xsize_option("length", optarg, true); break;
+        case OPT_LENGTH:
+            opt->length = xsize_option("length", optarg, true);
+            opt->length_given = true;
+            break;
         case OPT_PROGRESS: opt->progress = true; break;
         case OPT_HELP: tool_help(usage_text);
         case OPT_VERSION: tool_version();
