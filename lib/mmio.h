@@ -169,7 +169,10 @@ enum mmio_hint {
     MMIO_SEQUENTIAL,
     MMIO_RANDOM,
     MMIO_WILLNEED,
-    MMIO_DONTNEED
+    MMIO_DONTNEED,
+    MMIO_WILLWRITE  /* a shared view about to be written all over: its
+                       pages are made writable up front, not one fault
+                       at a time */
 };
 
 /* Tells the system how a view will be used; a no-op where unsupported. */

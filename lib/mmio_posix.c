@@ -946,6 +946,15 @@ void mmio_advise(mmio_view *v, enum mmio_hint hint)
     case MMIO_SEQUENTIAL: advice = MADV_SEQUENTIAL; break;
     case MMIO_RANDOM: advice = MADV_RANDOM; break;
     case MMIO_WILLNEED: advice = MADV_WILLNEED; break;
+    case MMIO_WILLWRITE:
+#ifdef MADV_POPULATE_WRITE
+        if (v->mode != MMIO_MAP_SHARED)
+            return;
+        advice = MADV_POPULATE_WRITE; /* Linux 5.14 */
+        break;
+#else
+        return;
+#endif
     default:
         /* MADV_DONTNEED would throw away a private mapping's changes. */
         if (v->mode == MMIO_MAP_PRIVATE)
