@@ -32,14 +32,21 @@ let_others_in() {
 }
 
 # Fails unless mminvert with arguments "$@" (the file last) changes file
-# $T/in into the bytes of $T/want, with every window size (those in
-# $WINDOWS, when set).
+# $T/in into the bytes of $T/want, in place and with -o, with every window
+# size (those in $WINDOWS, when set).
 assert_inverts_to() {
     local window
     for window in ${WINDOWS:-2 3 7 64 1G}; do
         cp "$T/in" "$T/f"
         MMTOOLS_WINDOW=$window mminvert "$@" "$T/f" || fail "status $? with window $window"
         assert_same_bytes "$T/want" "$T/f"
+        # The same into another file, which is made from FILE's windows.
+        cp "$T/in" "$T/f"
+        rm -f "$T/o"
+        MMTOOLS_WINDOW=$window mminvert "$@" -o "$T/o" "$T/f" ||
+            fail "-o: status $? with window $window"
+        assert_same_bytes "$T/want" "$T/o"
+        assert_same_bytes "$T/in" "$T/f"
     done
 }
 

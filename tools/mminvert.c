@@ -96,6 +96,37 @@ static void reverse_bytes(unsigned char *p, size_t n)
     swap_reversed(p, p + n - n / 2, n / 2);
 }
 
+/* DST[i] = SRC[N-1-i] for every i. */
+static void copy_reversed(unsigned char *dst, const unsigned char *src,
+                          size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, src + n - i - 8, 8);
+        x = __builtin_bswap64(x);
+        memcpy(dst + i, &x, 8);
+    }
+    for (; i < n; i++)
+        dst[i] = src[n - 1 - i];
+}
+
+static void copy_complemented(unsigned char *dst, const unsigned char *src,
+                              size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, src + i, 8);
+        x = ~x;
+        memcpy(dst + i, &x, 8);
+    }
+    for (; i < n; i++)
+        dst[i] = (unsigned char)~src[i];
+}
+
 static void complement_bytes(unsigned char *p, size_t n)
 {
     size_t i = 0;
@@ -131,13 +162,16 @@ static void reverse_runs(unsigned char *p, unsigned char *end,
 /* Below this, a window is not worth a second thread. */
 #define PARALLEL_MIN ((size_t)1 << 20)
 
-enum kernel { SWAP_ENDS, COMPLEMENT, RUNS, RECORDS };
+enum kernel {
+    SWAP_ENDS, COMPLEMENT, RUNS, RECORDS,     /* on A in place */
+    COPY, COPY_COMPLEMENTED, COPY_REVERSED    /* from B into A */
+};
 
 /* One step on a mapped window, cut into parts for parallel_run: the same
  * kernel on each part, the parts meeting at line or record ends. */
 struct step {
     enum kernel kernel;
-    unsigned char *a, *b;  /* SWAP_ENDS: the two ends; else A alone */
+    unsigned char *a, *b;  /* SWAP_ENDS: the two ends; a copy: to A from B */
     size_t n;              /* bytes (SWAP_ENDS: of each end) */
     size_t record_size;    /* RECORDS */
     unsigned char line_end;
@@ -185,6 +219,15 @@ static int step_part(void *ctx, unsigned i)
         for (size_t r = from; r < to; r += s->record_size)
             reverse_bytes(s->a + r, s->record_size);
         break;
+    case COPY:
+        memcpy(s->a + from, s->b + from, to - from);
+        break;
+    case COPY_COMPLEMENTED:
+        copy_complemented(s->a + from, s->b + from, to - from);
+        break;
+    case COPY_REVERSED:
+        copy_reversed(s->a + from, s->b + (s->n - to), to - from);
+        break;
     }
     return 0;
 }
@@ -205,7 +248,8 @@ static int step_run(struct step *s, mmio_error *err)
 /* One file being changed through windows of a writable shared mapping. */
 struct invert {
     const struct options *opt;
-    mmio_file *file;          /* what is changed: FILE, or OUTPUT's copy */
+    mmio_file *file;          /* what is changed: FILE, or OUTPUT */
+    mmio_file *source;        /* with -o: FILE, which OUTPUT is made from */
     size_t window;            /* the most bytes mapped at once */
     mmio_view front, back;    /* mapped now; unmapped again after a fault */
     mmio_error err;
@@ -232,11 +276,11 @@ static int window_map(struct invert *inv, mmio_view *v, uint64_t offset,
     return 0;
 }
 
-/* Maps [OFFSET, OFFSET+LENGTH) to be read only. */
-static int window_peek(struct invert *inv, mmio_view *v, uint64_t offset,
-                       uint64_t length)
+/* Maps [OFFSET, OFFSET+LENGTH) of F to be read only. */
+static int window_peek(struct invert *inv, mmio_file *f, mmio_view *v,
+                       uint64_t offset, uint64_t length)
 {
-    return mmio_map(inv->file, offset, length, MMIO_MAP_READ, v, &inv->err);
+    return mmio_map(f, offset, length, MMIO_MAP_READ, v, &inv->err);
 }
 
 static void window_unmap(mmio_view *v)
@@ -300,7 +344,7 @@ static int find_run_end(struct invert *inv, uint64_t lo, uint64_t hi,
     while (lo < hi) {
         size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
         const unsigned char *stop;
-        if (window_peek(inv, &inv->front, lo, n) < 0)
+        if (window_peek(inv, inv->file, &inv->front, lo, n) < 0)
             return -1;
         stop = memchr(inv->front.data, inv->opt->line_end, n);
         if (stop) {
@@ -399,11 +443,67 @@ static int reverse_each_record(struct invert *inv, uint64_t lo, uint64_t hi,
 /* Whether the byte at OFFSET is a line end. */
 static int ends_in_line_end(struct invert *inv, uint64_t offset, bool *yes)
 {
-    if (window_peek(inv, &inv->front, offset, 1) < 0)
+    if (window_peek(inv, inv->source ? inv->source : inv->file, &inv->front,
+                    offset, 1) < 0)
         return -1;
     *yes = inv->front.data[0] == inv->opt->line_end;
     window_unmap(&inv->front);
     return 0;
+}
+
+/* ---- Copies from FILE into OUTPUT (-o) ---------------------------------------- */
+
+/* Copies [LO, HI) of the source into the same place of the output with
+ * KERNEL: COPY or COPY_COMPLEMENTED. */
+static int copy_range(struct invert *inv, uint64_t lo, uint64_t hi,
+                      enum kernel kernel)
+{
+    while (lo < hi) {
+        size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
+        struct step s = { .kernel = kernel, .n = n };
+        if (window_peek(inv, inv->source, &inv->back, lo, n) < 0
+            || window_map(inv, &inv->front, lo, n) < 0)
+            return -1;
+        s.a = inv->front.data;
+        s.b = inv->back.data;
+        if (step_run(&s, &inv->err) < 0)
+            return -1;
+        window_unmap(&inv->front);
+        window_unmap(&inv->back);
+        progress_add(&inv->progress, n);
+        lo += n;
+    }
+    return 0;
+}
+
+/* Writes [LO, HI) of the source into [LO, HI) of the output backwards:
+ * the output's windows from the front, the source's from the back. */
+static int copy_range_reversed(struct invert *inv, uint64_t lo, uint64_t hi)
+{
+    for (uint64_t done = 0; done < hi - lo;) {
+        uint64_t left = hi - lo - done;
+        size_t n = left < inv->window ? (size_t)left : inv->window;
+        struct step s = { .kernel = COPY_REVERSED, .n = n };
+        if (window_peek(inv, inv->source, &inv->back, hi - done - n, n) < 0
+            || window_map(inv, &inv->front, lo + done, n) < 0)
+            return -1;
+        s.a = inv->front.data;
+        s.b = inv->back.data;
+        if (step_run(&s, &inv->err) < 0)
+            return -1;
+        window_unmap(&inv->front);
+        window_unmap(&inv->back);
+        progress_add(&inv->progress, n);
+        done += n;
+    }
+    return 0;
+}
+
+/* Reverses the bytes [LO, HI): in place, or from the source with -o. */
+static int reverse_whole(struct invert *inv, uint64_t lo, uint64_t hi)
+{
+    return inv->source ? copy_range_reversed(inv, lo, hi)
+                       : reverse_range(inv, lo, hi);
 }
 
 /* ---- Modes ------------------------------------------------------------------ */
@@ -418,9 +518,12 @@ static int invert_lines(struct invert *inv, uint64_t lo, uint64_t hi)
         return 0;
     if (ends_in_line_end(inv, hi - 1, &final_end) < 0)
         return -1;
-    if (final_end)
+    if (final_end) {
         hi--;
-    if (reverse_range(inv, lo, hi) < 0)
+        if (inv->source && copy_range(inv, hi, hi + 1, COPY) < 0)
+            return -1;
+    }
+    if (reverse_whole(inv, lo, hi) < 0)
         return -1;
     return reverse_each_run(inv, lo, hi);
 }
@@ -435,6 +538,7 @@ static uint64_t work_of(const struct options *opt, uint64_t length)
 struct region {
     struct invert *inv;
     uint64_t lo, hi;
+    uint64_t size;  /* the file's */
 };
 
 static int invert_guarded(void *arg)
@@ -442,15 +546,20 @@ static int invert_guarded(void *arg)
     struct region *r = arg;
     struct invert *inv = r->inv;
 
+    /* With -o, what lies outside the region is copied as it is. */
+    if (inv->source && (copy_range(inv, 0, r->lo, COPY) < 0
+                        || copy_range(inv, r->hi, r->size, COPY) < 0))
+        return -1;
     switch (inv->opt->mode) {
     case MODE_BYTES:
-        return reverse_range(inv, r->lo, r->hi);
+        return reverse_whole(inv, r->lo, r->hi);
     case MODE_COMPLEMENT:
-        return complement_range(inv, r->lo, r->hi);
+        return inv->source ? copy_range(inv, r->lo, r->hi, COPY_COMPLEMENTED)
+                           : complement_range(inv, r->lo, r->hi);
     case MODE_LINES:
         return invert_lines(inv, r->lo, r->hi);
     case MODE_RECORDS:
-        if (reverse_range(inv, r->lo, r->hi) < 0)
+        if (reverse_whole(inv, r->lo, r->hi) < 0)
             return -1;
         return reverse_each_record(inv, r->lo, r->hi, inv->opt->record_size);
     }
@@ -460,20 +569,22 @@ static int invert_guarded(void *arg)
 /* Changes [LO, HI) of INV's file; a fault (the file shrank) or a failed
  * mapping is reported here.  Returns 0 or 1. */
 static int invert_region(struct invert *inv, const char *name, uint64_t lo,
-                         uint64_t hi)
+                         uint64_t hi, uint64_t size)
 {
-    struct region r = { inv, lo, hi };
+    struct region r = { inv, lo, hi, size };
+    mmio_file *read = inv->source ? inv->source : inv->file;
     int status;
 
     progress_start(&inv->progress, inv->opt->progress, name,
-                   work_of(inv->opt, hi - lo));
+                   work_of(inv->opt, hi - lo)
+                   + (inv->source ? size - (hi - lo) : 0));
     status = mmio_guard(invert_guarded, &r, &inv->err);
     window_unmap(&inv->front);
     window_unmap(&inv->back);
     progress_end(&inv->progress);
     if (status < 0) {
         uint64_t size;
-        bool cut = mmio_size(inv->file, &size, NULL) == 0 && size < hi;
+        bool cut = mmio_size(read, &size, NULL) == 0 && size < hi;
         /* A fault on a file that was not cut is a page that could not be
          * read; a window past the end of one that was, a cut file. */
         if (inv->err.code == MMIO_ESHRUNK && !cut)
@@ -532,76 +643,51 @@ static int invert_in_place(const struct options *opt, const char *name)
     else if (find_region(opt, name, size, &lo, &hi) == 0) {
         /* A stop request waits until the file is whole again. */
         mmio_defer_interrupts();
-        status = invert_region(&inv, name, lo, hi);
+        status = invert_region(&inv, name, lo, hi, size);
         mmio_allow_interrupts();
     }
     mmio_close(inv.file, NULL);
     return status;
 }
 
-/* Copies IN, which is SIZE bytes, into OUT, a new regular file. */
-static int copy_whole(mmio_file *in, mmio_file *out, uint64_t size,
-                      mmio_error *err)
-{
-    uint64_t copied;
-
-    if (mmio_kind(out) != MMIO_KIND_REGULAR) {
-        *err = (mmio_error){ "create", mmio_path(out), MMIO_ENOTREG };
-        return -1;
-    }
-    if (mmio_copy(in, out, err) < 0 || mmio_size(out, &copied, err) < 0)
-        return -1;
-    if (copied != size) { /* the input changed size while it was copied */
-        *err = (mmio_error){ "read", mmio_path(in), MMIO_ESHRUNK };
-        return -1;
-    }
-    return 0;
-}
-
-/* Opens OUTPUT, atomically, as a copy of NAME, and sets *LO and *HI to
- * the region to change; NULL after reporting a failure. */
-static mmio_file *copy_to_output(const struct options *opt, const char *name,
-                                 uint64_t *lo, uint64_t *hi)
+/* Creates OUTPUT, atomically, as a regular file of SIZE bytes; NULL
+ * after reporting a failure. */
+static mmio_file *create_output(const char *path, uint64_t size)
 {
     mmio_error err;
-    mmio_file *in, *out = NULL;
-    uint64_t size;
+    mmio_file *out = mmio_create(path, MMIO_RDWR | MMIO_ATOMIC, &err);
 
-    in = mmio_open(name, MMIO_RDONLY | MMIO_REGULAR_ONLY, &err);
-    if (!in) {
-        tool_warn_error(&err);
-        return NULL;
-    }
-    if (mmio_size(in, &size, &err) < 0)
-        tool_warn_error(&err);
-    else if (find_region(opt, name, size, lo, hi) == 0) {
-        out = mmio_create(opt->output, MMIO_RDWR | MMIO_ATOMIC, &err);
-        if (!out || copy_whole(in, out, size, &err) < 0) {
-            tool_warn_error(&err);
-            mmio_close(out, NULL);
-            out = NULL;
-        }
-    }
-    /* Closed now: Windows renames nothing over a file that is open. */
-    mmio_close(in, NULL);
-    return out;
+    if (out && mmio_kind(out) != MMIO_KIND_REGULAR)
+        err = (mmio_error){ "create", mmio_path(out), MMIO_ENOTREG };
+    else if (out && mmio_resize(out, size, &err) == 0)
+        return out;
+    tool_warn_error(&err);
+    mmio_close(out, NULL);
+    return NULL;
 }
 
-/* Writes the inverse of NAME to OUTPUT, atomically; returns 0 or 1. */
+/* Writes the inverse of NAME to OUTPUT, atomically, made from NAME's
+ * windows in one pass (two for -l and -r); returns 0 or 1. */
 static int invert_into(const struct options *opt, const char *name)
 {
     struct invert inv = { .opt = opt, .window = tool_window() };
-    uint64_t lo, hi;
+    uint64_t size, lo, hi;
     int status = 1;
 
-    inv.file = copy_to_output(opt, name, &lo, &hi);
-    if (!inv.file)
+    inv.source = mmio_open(name, MMIO_RDONLY | MMIO_REGULAR_ONLY, &inv.err);
+    if (!inv.source || mmio_size(inv.source, &size, &inv.err) < 0) {
+        tool_warn_error(&inv.err);
+        mmio_close(inv.source, NULL);
         return 1;
-    if (invert_region(&inv, opt->output, lo, hi) == 0) {
-        if (mmio_commit(inv.file, &inv.err) < 0)
-            tool_warn_error(&inv.err);
-        else
-            status = 0;
+    }
+    if (find_region(opt, name, size, &lo, &hi) == 0
+        && (inv.file = create_output(opt->output, size)) != NULL)
+        status = invert_region(&inv, name, lo, hi, size);
+    /* Closed first: Windows renames nothing over a file that is open. */
+    mmio_close(inv.source, NULL);
+    if (status == 0 && mmio_commit(inv.file, &inv.err) < 0) {
+        tool_warn_error(&inv.err);
+        status = 1;
     }
     mmio_close(inv.file, NULL);
     return status;
