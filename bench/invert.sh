@@ -15,15 +15,9 @@ set -eu
 
 size_mib=${1:-1024}
 runs=${2:-5}
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$top}
-work=${BENCH_DIR:-/tmp/mmtools-bench}
-results=$top/bench/results
+. "$(dirname "$0")/lib.sh"
 mminvert=$build/tools/mminvert
-
-command -v hyperfine > /dev/null || { echo "bench: needs hyperfine" >&2; exit 1; }
 make -s -C "$build" tools/mminvert bench/mkdata
-mkdir -p "$work" "$results"
 
 data=$work/lines-${size_mib}M
 if [ ! -s "$data" ]; then
@@ -50,18 +44,11 @@ table=$work/table.md
     echo "|---|---|---:|---:|---:|"
 } > "$table"
 
-median() { # the median of the Nth command in hyperfine's JSON
-    grep -o '"median": *[0-9.e+-]*' "$1" | sed -n "$2p" | sed 's/.*: *//'
-}
-
 printf "%s\n" "$cases" | while IFS='|' read -r name peer ours; do
-    json=$work/case.json
-    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
-        --prepare "rm -f $work/out; sync" \
-        --command-name "peer $name" "$peer" \
-        --command-name "mminvert $name" "$ours" > /dev/null
-    awk -v n="$name" -v c="${peer%% *}" -v p="$(median "$json" 1)" \
-        -v o="$(median "$json" 2)" 'BEGIN {
+    read -r peer_s ours_s <<EOT
+$(time_pair "peer $name" "$peer" "mminvert $name" "$ours")
+EOT
+    awk -v n="$name" -v c="${peer%% *}" -v p="$peer_s" -v o="$ours_s" 'BEGIN {
         printf "| %s | %s | %.3f | %.3f | %.1fx |\n", n, c, p, o, p / o }' >> "$table"
 done
 
@@ -70,9 +57,7 @@ done
     echo "(bench/mkdata, with a final newline), warm page cache, median of $runs runs after one"
     echo "warm-up, via hyperfine; the output removed and \`sync\` before every run."
     echo
-    echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
-         "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-         "Linux $(uname -r), $(date -u +%Y-%m-%d)."
+    machine_line
     echo
     echo "Command: \`bench/invert.sh $size_mib $runs\`"
     echo

@@ -11,15 +11,9 @@ set -eu
 
 size_mib=${1:-1024}
 runs=${2:-5}
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$top}
-work=${BENCH_DIR:-/tmp/mmtools-bench}
-results=$top/bench/results
+. "$(dirname "$0")/lib.sh"
 mmcat=$build/tools/mmcat
-
-command -v hyperfine > /dev/null || { echo "bench: needs hyperfine" >&2; exit 1; }
 make -s -C "$build" tools/mmcat bench/mkdata
-mkdir -p "$work" "$results"
 
 data=$work/text-${size_mib}M
 if [ ! -s "$data" ]; then
@@ -46,20 +40,10 @@ plotdata=$work/plot.dat
     echo "|---|---:|---:|---:|"
 } > "$table"
 
-median() { # the median of the Nth command in hyperfine's JSON
-    grep -o '"median": *[0-9.e+-]*' "$1" | sed -n "$2p" | sed 's/.*: *//'
-}
-
 echo "$cases" | while IFS='|' read -r name opts sink; do
-    json=$work/case.json
-    # Before each run, outside the timing: the old output goes and dirty
-    # pages are written back, so no run pays for the one before.
-    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
-        --prepare "rm -f $work/out; sync" \
-        --command-name "cat $name" "cat $opts $data $sink" \
-        --command-name "mmcat $name" "$mmcat $opts $data $sink" > /dev/null
-    peer=$(median "$json" 1)
-    ours=$(median "$json" 2)
+    read -r peer ours <<EOT
+$(time_pair "cat $name" "cat $opts $data $sink" "mmcat $name" "$mmcat $opts $data $sink")
+EOT
     awk -v n="$name" -v p="$peer" -v o="$ours" 'BEGIN {
         printf "| %s | %.3f | %.3f | %.1fx |\n", n, p, o, p / o }' >> "$table"
     printf '"%s" %s %s\n' "$name" "$peer" "$ours" >> "$plotdata"
@@ -69,9 +53,7 @@ done
     echo "mmcat against GNU cat $(cat --version | sed -n '1s/.* //p'), ${size_mib} MiB of text"
     echo "(bench/mkdata), warm page cache, median of $runs runs after one warm-up, via hyperfine."
     echo
-    echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
-         "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-         "Linux $(uname -r), $(date -u +%Y-%m-%d)."
+    machine_line
     echo
     echo "Command: \`bench/run.sh $size_mib $runs\`"
     echo

@@ -13,17 +13,11 @@ set -eu
 
 size_mib=${1:-1024}
 runs=${2:-3}
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$top}
-work=${BENCH_DIR:-/tmp/mmtools-bench}
-results=$top/bench/results
+. "$(dirname "$0")/lib.sh"
 mmsort=$build/tools/mmsort
 gnu="sort --parallel=2 -S 8G"
 export LC_ALL=C
-
-command -v hyperfine > /dev/null || { echo "bench: needs hyperfine" >&2; exit 1; }
 make -s -C "$build" tools/mmsort bench/mkdata bench/mkrandom
-mkdir -p "$work" "$results"
 
 for kind in random text; do
     data=$work/$kind-${size_mib}M
@@ -49,21 +43,11 @@ table=$work/table.md
     echo "|---|---:|---:|---:|"
 } > "$table"
 
-median() { # the median of the Nth command in hyperfine's JSON
-    grep -o '"median": *[0-9.e+-]*' "$1" | sed -n "$2p" | sed 's/.*: *//'
-}
-
 echo "$cases" | while IFS='|' read -r name kind opts sink; do
-    json=$work/case.json
     data=$work/$kind-${size_mib}M
-    # Before each run, outside the timing: the old output goes and dirty
-    # pages are written back, so no run pays for the one before.
-    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
-        --prepare "rm -f $work/out; sync" \
-        --command-name "sort $name" "$gnu $opts $data $sink" \
-        --command-name "mmsort $name" "$mmsort $opts $data $sink" > /dev/null
-    peer=$(median "$json" 1)
-    ours=$(median "$json" 2)
+    read -r peer ours <<EOT
+$(time_pair "sort $name" "$gnu $opts $data $sink" "mmsort $name" "$mmsort $opts $data $sink")
+EOT
     awk -v n="$name" -v p="$peer" -v o="$ours" 'BEGIN {
         printf "| %s | %.3f | %.3f | %.1fx |\n", n, p, o, p / o }' >> "$table"
 done
@@ -74,9 +58,7 @@ done
     echo "warm page cache, median of $runs runs after one warm-up, via hyperfine."
     echo "mmsort's -o replaces the file atomically and flushes it to disk first (fsync); GNU sort does not flush."
     echo
-    echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
-         "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-         "Linux $(uname -r), $(date -u +%Y-%m-%d)."
+    machine_line
     echo
     echo "Command: \`bench/sort.sh $size_mib $runs\`"
     echo

@@ -453,38 +453,18 @@ static int ends_in_line_end(struct invert *inv, uint64_t offset, bool *yes)
 
 /* ---- Copies from FILE into OUTPUT (-o) ---------------------------------------- */
 
-/* Copies [LO, HI) of the source into the same place of the output with
- * KERNEL: COPY or COPY_COMPLEMENTED. */
+/* Fills [LO, HI) of the output from [LO, HI) of the source with KERNEL:
+ * COPY or COPY_COMPLEMENTED byte for byte, COPY_REVERSED backwards (the
+ * output's windows from the front, the source's from the back). */
 static int copy_range(struct invert *inv, uint64_t lo, uint64_t hi,
                       enum kernel kernel)
-{
-    while (lo < hi) {
-        size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
-        struct step s = { .kernel = kernel, .n = n };
-        if (window_peek(inv, inv->source, &inv->back, lo, n) < 0
-            || window_map(inv, &inv->front, lo, n) < 0)
-            return -1;
-        s.a = inv->front.data;
-        s.b = inv->back.data;
-        if (step_run(&s, &inv->err) < 0)
-            return -1;
-        window_unmap(&inv->front);
-        window_unmap(&inv->back);
-        progress_add(&inv->progress, n);
-        lo += n;
-    }
-    return 0;
-}
-
-/* Writes [LO, HI) of the source into [LO, HI) of the output backwards:
- * the output's windows from the front, the source's from the back. */
-static int copy_range_reversed(struct invert *inv, uint64_t lo, uint64_t hi)
 {
     for (uint64_t done = 0; done < hi - lo;) {
         uint64_t left = hi - lo - done;
         size_t n = left < inv->window ? (size_t)left : inv->window;
-        struct step s = { .kernel = COPY_REVERSED, .n = n };
-        if (window_peek(inv, inv->source, &inv->back, hi - done - n, n) < 0
+        uint64_t from = kernel == COPY_REVERSED ? hi - done - n : lo + done;
+        struct step s = { .kernel = kernel, .n = n };
+        if (window_peek(inv, inv->source, &inv->back, from, n) < 0
             || window_map(inv, &inv->front, lo + done, n) < 0)
             return -1;
         s.a = inv->front.data;
@@ -502,7 +482,7 @@ static int copy_range_reversed(struct invert *inv, uint64_t lo, uint64_t hi)
 /* Reverses the bytes [LO, HI): in place, or from the source with -o. */
 static int reverse_whole(struct invert *inv, uint64_t lo, uint64_t hi)
 {
-    return inv->source ? copy_range_reversed(inv, lo, hi)
+    return inv->source ? copy_range(inv, lo, hi, COPY_REVERSED)
                        : reverse_range(inv, lo, hi);
 }
 

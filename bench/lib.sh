@@ -1,0 +1,33 @@
+# What the bench scripts share; sourced after `set -eu`, with SIZE_MIB and
+# RUNS as the script's arguments and their defaults.
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top}
+work=${BENCH_DIR:-/tmp/mmtools-bench}
+results=$top/bench/results
+
+command -v hyperfine > /dev/null || { echo "bench: needs hyperfine" >&2; exit 1; }
+mkdir -p "$work" "$results"
+
+# The median of the Nth command ($2) in hyperfine's JSON file $1.
+median() {
+    grep -o '"median": *[0-9.e+-]*' "$1" | sed -n "$2p" | sed 's/.*: *//'
+}
+
+# Times command $2 (named $1) and command $4 (named $3) in one hyperfine
+# run; before every run, outside the timing, $work/out goes and dirty
+# pages are written back, so no run pays for the one before.  Prints the
+# two medians.
+time_pair() {
+    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
+        --prepare "rm -f $work/out; sync" \
+        --command-name "$1" "$2" --command-name "$3" "$4" > /dev/null
+    echo "$(median "$work/case.json" 1) $(median "$work/case.json" 2)"
+}
+
+# The line that says what machine the figures come from.
+machine_line() {
+    echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
+         "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+         "Linux $(uname -r), $(date -u +%Y-%m-%d)."
+}
