@@ -65,7 +65,7 @@ static const char usage_text[] =
     "the entire line as the key.\n"
     "\n"
     "SIZE may be followed by the following multiplicative suffixes:\n"
-    "% 1%% of memory, b 1, K 1024 (default), and so on for M, G, T, P, E, Z, Y.\n"
+    "%% 1%% of memory, b 1, K 1024 (default), and so on for M, G, T, P, E, Z, Y.\n"
     "\n"
     "Comparisons are bytewise, as in the C locale.\n";
 
