@@ -112,6 +112,7 @@ static void copy_reversed(unsigned char *dst, const unsigned char *src,
         dst[i] = src[n - 1 - i];
 }
 
+/* DST[i] = ~SRC[i] for every i; DST may be SRC. */
 static void copy_complemented(unsigned char *dst, const unsigned char *src,
                               size_t n)
 {
@@ -125,20 +126,6 @@ static void copy_complemented(unsigned char *dst, const unsigned char *src,
     }
     for (; i < n; i++)
         dst[i] = (unsigned char)~src[i];
-}
-
-static void complement_bytes(unsigned char *p, size_t n)
-{
-    size_t i = 0;
-
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        x = ~x;
-        memcpy(p + i, &x, 8);
-    }
-    for (; i < n; i++)
-        p[i] = (unsigned char)~p[i];
 }
 
 /* Reverses each run of bytes ended by LINE_END in [P, END), and the run
@@ -208,7 +195,7 @@ static int step_part(void *ctx, unsigned i)
         swap_reversed(s->a + from, s->b + (s->n - to), to - from);
         break;
     case COMPLEMENT:
-        complement_bytes(s->a + from, to - from);
+        copy_complemented(s->a + from, s->a + from, to - from);
         break;
     case RUNS:
         /* The final run is the last part's that has any bytes. */
