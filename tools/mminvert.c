@@ -307,17 +307,28 @@ static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi)
     return 0;
 }
 
+/* Runs step S on [LO, LO+N), mapped to be changed as S's A. */
+static int step_on_window(struct invert *inv, struct step *s, uint64_t lo,
+                          size_t n)
+{
+    if (window_map(inv, &inv->front, lo, n) < 0)
+        return -1;
+    s->a = inv->front.data;
+    s->n = n;
+    if (step_run(s, &inv->err) < 0)
+        return -1;
+    window_unmap(&inv->front);
+    progress_add(&inv->progress, n);
+    return 0;
+}
+
 static int complement_range(struct invert *inv, uint64_t lo, uint64_t hi)
 {
     while (lo < hi) {
         size_t n = hi - lo < inv->window ? (size_t)(hi - lo) : inv->window;
-        if (window_map(inv, &inv->front, lo, n) < 0)
+        struct step s = { .kernel = COMPLEMENT };
+        if (step_on_window(inv, &s, lo, n) < 0)
             return -1;
-        struct step s = { .kernel = COMPLEMENT, .a = inv->front.data, .n = n };
-        if (step_run(&s, &inv->err) < 0)
-            return -1;
-        window_unmap(&inv->front);
-        progress_add(&inv->progress, n);
         lo += n;
     }
     return 0;
@@ -412,15 +423,9 @@ static int reverse_each_record(struct invert *inv, uint64_t lo, uint64_t hi,
             if (reverse_range(inv, lo, lo + size) < 0)
                 return -1;
         } else {
-            struct step s = { .kernel = RECORDS, .n = (size_t)n,
-                              .record_size = (size_t)size };
-            if (window_map(inv, &inv->front, lo, n) < 0)
+            struct step s = { .kernel = RECORDS, .record_size = (size_t)size };
+            if (step_on_window(inv, &s, lo, (size_t)n) < 0)
                 return -1;
-            s.a = inv->front.data;
-            if (step_run(&s, &inv->err) < 0)
-                return -1;
-            window_unmap(&inv->front);
-            progress_add(&inv->progress, n);
         }
         lo += n;
     }
