@@ -260,6 +260,33 @@ same_as_sort() {
     same_as_sort "--parallel=2 -u -k1,1n many"
 }
 
+@test "a first key of plain bytes: ties, empty keys, many inputs, long runs" {
+    # 200,000 lines: most second fields empty or one of a few words, so
+    # that runs of equal keys are long (past 65,536 lines) and short.
+    awk 'BEGIN {
+        srand(17)
+        n = split("x|y|abcdefgh|abcdefghi|abcdefgh\001", w, "|")
+        for (i = 0; i < 200000; i++) {
+            line = int(rand() * 1000)
+            r = rand()
+            if (r < 0.5) line = line " " w[int(rand() * n) + 1] " " int(rand() * 50)
+            else if (r < 0.6) line = line " "
+            print line
+        }
+        printf "end without newline"
+    }' > "$T/keys"
+    head -c 50000 "$T/keys" > "$T/part1"
+    printf 'tail 1' > "$T/part2" # no final newline, then another input
+    for opts in "-k2,2" "-t ' ' -k2,2" "-s -k2,2" "-u -k2,2" "-k2,2 -k1n" \
+                "-s -k2,2 -k3,3n" "-u -t ' ' -k2,2 -k3n" "-k2" "-k2.3,2.5" \
+                "--parallel=1 -k2,2" "--parallel=3 -k2,2"; do
+        same_as_sort "$opts keys"
+        same_as_sort "$opts part2 part1 part2 - < part1"
+    done
+    tr '\n' '\0' < "$T/keys" > "$T/keys0"
+    same_as_sort "-z -k2,2 keys0"
+}
+
 # ---- merging ------------------------------------------------------------------
 
 @test "-m merges sorted inputs, equal lines from the earlier input first" {

@@ -541,16 +541,23 @@ static int sort_guarded(void *arg, unsigned index)
     const struct options *o = &s->options;
     size_t n = s->line_count;
     struct line *tmp = malloc((n ? n : 1) * sizeof *tmp), *sorted;
+    struct text_range *ranges = malloc(s->input_count * sizeof *ranges);
     mmio_error err;
 
     (void)index;
-    if (!tmp)
+    if (!tmp || !ranges)
         xdie("memory exhausted");
+    for (size_t i = 0; i < s->input_count; i++) {
+        const unsigned char *data = s->inputs[i].view.data;
+        ranges[i] = (struct text_range){ data, data + s->inputs[i].view.size };
+    }
     if (o->merge)
         sorted = merge_lines(&o->spec, s->lines, tmp, s->runs, s->input_count,
                              o->threads, &err);
     else
-        sorted = sort_lines(&o->spec, s->lines, tmp, n, o->threads, &err);
+        sorted = sort_lines(&o->spec, s->lines, tmp, n, ranges, s->input_count,
+                            o->threads, &err);
+    free(ranges);
     if (!sorted)
         return -1;
     free(sorted == s->lines ? tmp : s->lines);
