@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytescan.h"
 #include "mmio.h"
 #include "parallel.h"
 #include "size.h"
@@ -305,6 +306,7 @@ struct sort {
     struct line *lines;
     size_t line_count;
     size_t *runs;        /* -m: where each input's lines start, and the end */
+    bool by_key;         /* sort_lines finds the first keys: no prefixes */
 };
 
 static void load_input(struct input *in, const char *name)
@@ -351,29 +353,38 @@ static void xdie_shrunk(struct sort *s)
 static size_t count_lines(const unsigned char *data, size_t size,
                           unsigned char eol)
 {
-    const unsigned char *p = data, *end = data + size, *hit;
-    size_t count = 0;
+    struct bytescan set;
+    struct bytescan_regs regs;
+    size_t count = 0, at = 0;
 
-    while (p < end && (hit = memchr(p, eol, (size_t)(end - p))) != NULL) {
-        count++;
-        p = hit + 1;
-    }
-    return count + (p < end);
+    bytescan_init(&set, -128, eol, eol, eol);
+    bytescan_load(&regs, &set);
+    for (; size - at >= 64; at += 64)
+        count += (size_t)__builtin_popcountll(bytescan_mask64(&regs, data + at));
+    count += (size_t)__builtin_popcountll(bytescan_mask_tail(&regs, data + at,
+                                                             size - at));
+    return count + (size > 0 && data[size - 1] != eol);
 }
 
-/* Appends the lines of DATA at LINES, with their prefixes for SPEC. */
+/* Appends the lines of DATA at LINES, with their prefixes for SPEC
+ * unless NO_PREFIXES. */
 static void split_lines(struct line *lines, const unsigned char *data,
-                        size_t size, const struct sort_spec *spec)
+                        size_t size, const struct sort_spec *spec,
+                        bool no_prefixes)
 {
     const unsigned char *p = data, *end = data + size;
+    struct bytescan set;
+    struct bytescan_cursor cursor;
 
+    bytescan_init(&set, -128, spec->eol, spec->eol, spec->eol);
+    bytescan_start(&cursor, &set, data, end);
     while (p < end) {
-        const unsigned char *hit = memchr(p, spec->eol, (size_t)(end - p));
-        size_t length = (size_t)((hit ? hit : end) - p);
-        *lines++ = (struct line){ p, length, spec->bytewise
-                                             ? line_prefix(p, length)
+        const unsigned char *hit = bytescan_next(&cursor);
+        size_t length = (size_t)(hit - p);
+        *lines++ = (struct line){ p, length, no_prefixes ? 0
+                                             : spec->bytewise ? line_prefix(p, length)
                                              : sort_prefix(spec, p, length) };
-        p += length + 1;
+        p = hit + 1;
     }
 }
 
@@ -449,7 +460,7 @@ static int split_chunk_lines(void *arg, unsigned index)
     for (size_t c = index; c < f->count; c += f->parts)
         split_lines(f->sort->lines + f->chunks[c].first_line, f->chunks[c].start,
                     (size_t)(f->chunks[c].end - f->chunks[c].start),
-                    &f->sort->options.spec);
+                    &f->sort->options.spec, f->sort->by_key);
     return 0;
 }
 
@@ -654,9 +665,12 @@ static int copy_part(void *arg, unsigned index)
     unsigned char *p = w->map + w->offsets[index];
     unsigned char eol = w->sort->options.spec.eol;
 
-    for (size_t i = parallel_split(n, w->parts, index);
-         i < parallel_split(n, w->parts, index + 1); i++) {
+    size_t end = parallel_split(n, w->parts, index + 1);
+
+    for (size_t i = parallel_split(n, w->parts, index); i < end; i++) {
         const struct line *line = &w->sort->lines[i];
+        if (i + 16 < end) /* sorted lines are far apart: ask ahead */
+            __builtin_prefetch(w->sort->lines[i + 16].text);
         memcpy(p, line->text, line->length);
         p += line->length;
         *p++ = eol;
@@ -800,6 +814,7 @@ int main(int argc, char **argv)
 
     if (sort.options.check)
         return tool_finish(check_order(&sort, argv, argc));
+    sort.by_key = !sort.options.merge && sort_lines_by_key(&sort.options.spec);
     load_inputs(&sort, argv, (size_t)argc);
     if (parallel_run(1, sort_guarded, &sort, &err) < 0)
         xdie_shrunk(&sort);

@@ -467,6 +467,7 @@ static int lines_to_keys(void *arg, unsigned index)
          * points inside its input, never at its end. */
         k->lines[i].text = start < limit ? start : k->lines[i].text;
         k->lines[i].length = (size_t)(limit - start);
+        k->lines[i].prefix = line_prefix(start, k->lines[i].length);
     }
     return 0;
 }
@@ -522,9 +523,13 @@ static int keys_to_lines(void *arg, unsigned index)
 {
     struct keyed *k = arg;
 
-    for (size_t i = parallel_split(k->n, k->parts, index);
-         i < parallel_split(k->n, k->parts, index + 1); i++) {
-        struct line line = line_around(k, &k->lines[i]);
+    size_t end = parallel_split(k->n, k->parts, index + 1);
+
+    for (size_t i = parallel_split(k->n, k->parts, index); i < end; i++) {
+        struct line line;
+        if (i + 16 < end) /* the keys are far apart: ask ahead */
+            __builtin_prefetch(k->lines[i + 16].text);
+        line = line_around(k, &k->lines[i]);
         line.prefix = line_prefix(k->lines[i].text, k->lines[i].length);
         k->lines[i] = line;
     }
@@ -653,6 +658,11 @@ static void reverse_lines(struct line *lines, size_t n)
     }
 }
 
+bool sort_lines_by_key(const struct sort_spec *spec)
+{
+    return spec->key_prefix && !spec->keys[0].reverse && !spec->reverse;
+}
+
 struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
                         struct line *tmp, size_t n,
                         const struct text_range *ranges, size_t range_count,
@@ -660,8 +670,7 @@ struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
 {
     struct line *sorted;
 
-    if (spec->key_prefix && !spec->keys[0].reverse && !spec->reverse
-        && range_count > 0)
+    if (sort_lines_by_key(spec) && range_count > 0)
         return sort_by_first_key(spec, lines, tmp, n, ranges, range_count,
                                  threads, err);
     if (!spec->bytewise)

@@ -4,6 +4,7 @@
 #ifndef SORTLINES_H
 #define SORTLINES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mmio.h"
@@ -24,6 +25,10 @@ static inline int line_order(const struct sort_spec *spec, const struct line *a,
 struct text_range {
     const unsigned char *start, *end;
 };
+
+/* Whether sort_lines radix sorts by SPEC's first key, finding the key in
+ * each line itself: it then needs no prefixes in the lines it is given. */
+bool sort_lines_by_key(const struct sort_spec *spec);
 
 /* Sorts the N lines at LINES as SPEC orders them, on up to THREADS
  * threads, with TMP (room for N lines) to work in.  The lines are in
