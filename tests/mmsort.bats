@@ -287,6 +287,103 @@ same_as_sort() {
     same_as_sort "-z -k2,2 keys0"
 }
 
+# ---- in place -------------------------------------------------------------------
+
+@test "-I sorts each file where it is, as sort would, keeping its inode" {
+    make_mixed "$T/mixed"
+    local opts inode
+    for opts in "" "-r" "-k2,2" "-t: -k2n -k1,1" "-s -k3" "-f -u" "-z"; do
+        cp "$T/mixed" "$T/a"
+        printf 'b\na\n\nc' > "$T/b"
+        # shellcheck disable=SC2086 # the options are words
+        LC_ALL=C sort $opts "$T/a" > "$T/want.a"
+        # shellcheck disable=SC2086
+        LC_ALL=C sort $opts "$T/b" > "$T/want.b"
+        inode=$(stat -c %i "$T/a")
+        # shellcheck disable=SC2086
+        run --separate-stderr mmsort -I $opts "$T/a" "$T/b"
+        assert_success
+        [ -z "$output" ] || fail "-I $opts wrote '$output'"
+        assert_same_bytes "$T/want.a" "$T/a"
+        assert_same_bytes "$T/want.b" "$T/b"
+        [ "$(stat -c %i "$T/a")" = "$inode" ] || fail "-I $opts: a new inode"
+    done
+}
+
+@test "-I grows a file by the final newline it lacked, shrinks it by -u" {
+    printf 'b\na\nb\na' > "$T/f"
+    run mmsort --in-place "$T/f"
+    assert_success
+    [ "$(od -An -c "$T/f" | tr -d ' ')" = 'a\na\nb\nb\n' ]
+    run mmsort -I -u "$T/f"
+    assert_success
+    [ "$(od -An -c "$T/f" | tr -d ' ')" = 'a\nb\n' ]
+    : > "$T/empty"
+    run mmsort -I "$T/empty"
+    assert_success
+    [ ! -s "$T/empty" ]
+}
+
+@test "-I refuses standard input, other outputs, FIFOs and directories, exit 2" {
+    printf 'b\na\n' > "$T/f"
+    run --separate-stderr mmsort -I
+    assert_failure 2
+    [ "$stderr" = "mmsort: standard input cannot be sorted in place" ]
+    run --separate-stderr mmsort -I - < "$T/f"
+    assert_failure 2
+    local opt
+    for opt in -o -c -m; do
+        [ $opt = -o ] && opt="-o $T/out"
+        # shellcheck disable=SC2086
+        run --separate-stderr mmsort -I $opt "$T/f"
+        assert_failure 2
+        [ "$stderr" = "mmsort: options '-I${opt:1:1}' are incompatible" ] || fail "said '$stderr'"
+    done
+    [ "$(cat "$T/f")" = "$(printf 'b\na')" ]
+    [ ! -e "$T/out" ]
+    run --separate-stderr mmsort -I "$T/missing"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/missing: No such file or directory" ]
+    mkdir "$T/dir"
+    run --separate-stderr mmsort -I "$T/dir"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/dir: Is a directory" ] || fail "said '$stderr'"
+    require_posix "FIFOs"
+    mkfifo "$T/fifo"
+    run --separate-stderr timeout 10 "$(tool_path mmsort)" -I "$T/fifo"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/fifo: not a regular file" ] || fail "said '$stderr'"
+}
+
+@test "-I on a file it may read but not write: exit 2, file untouched" {
+    require_posix "POSIX permissions"
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    printf 'b\na\n' > "$T/f"
+    chmod 644 "$T/f"
+    chmod 755 "$T"
+    run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$(tool_path mmsort)" -I "$T/f"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/f: Permission denied" ]
+    [ "$(cat "$T/f")" = "$(printf 'b\na')" ]
+}
+
+@test "a SIGTERM while -I writes the file back waits until the file is whole" {
+    require_posix "signals"
+    command -v strace > /dev/null || skip "strace is not installed"
+    # strace sends SIGTERM as mmsort flushes the sorted bytes: before the
+    # file has shrunk (-u) or after it grew (a final newline added).
+    printf 'b\na\nb\na\n' > "$T/shrinks"
+    printf 'b\na' > "$T/grows"
+    local f
+    for f in shrinks grows; do
+        run strace -o /dev/null -e inject=msync:signal=TERM \
+            "$(tool_path mmsort)" -I -u "$T/$f"
+        [ "$status" -eq 143 ] || fail "$f: status $status"
+        [ "$(od -An -c "$T/$f" | tr -d ' ')" = 'a\nb\n' ] || fail "$f: $(od -An -c "$T/$f")"
+    done
+}
+
 # ---- merging ------------------------------------------------------------------
 
 @test "-m merges sorted inputs, equal lines from the earlier input first" {

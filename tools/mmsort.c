@@ -43,6 +43,7 @@ static const char usage_text[] =
     "Other options:\n"
     "  -c, --check, --check=diagnose-first  check for sorted input; do not sort\n"
     "  -C, --check=quiet, --check=silent  like -c, but do not report first bad line\n"
+    "  -I, --in-place            sort each FILE where it is, keeping its inode\n"
     "  -k, --key=KEYDEF          sort via a key; KEYDEF gives location and type\n"
     "  -m, --merge               merge already sorted files; do not sort\n"
     "  -o, --output=FILE         write result to FILE instead of standard output\n"
@@ -83,6 +84,7 @@ static const struct option long_options[] = {
     { "check", optional_argument, NULL, OPT_CHECK },
     { "dictionary-order", no_argument, NULL, 'd' },
     { "ignore-case", no_argument, NULL, 'f' },
+    { "in-place", no_argument, NULL, 'I' },
     { "general-numeric-sort", no_argument, NULL, 'g' },
     { "human-numeric-sort", no_argument, NULL, 'h' },
     { "ignore-nonprinting", no_argument, NULL, 'i' },
@@ -144,6 +146,7 @@ struct options {
     struct sort_spec spec;
     int check;              /* 0, or 'c' or 'C' */
     bool merge;             /* -m */
+    bool in_place;          /* -I */
     const char *output;     /* -o, or NULL for standard output */
     unsigned threads;       /* --parallel */
     struct size_value size; /* -S: validated; the whole input fits now */
@@ -254,7 +257,7 @@ static void parse_options(struct options *o, int argc, char **argv)
     char message[512];
     int opt;
 
-    while ((opt = tool_getopt(argc, argv, "bcCdfghik:mMno:rsS:t:T:uVz",
+    while ((opt = tool_getopt(argc, argv, "bcCdfghiIk:mMno:rsS:t:T:uVz",
                               long_options)) != -1) {
         switch (opt) {
         case 'c': case 'C': set_check(o, opt); break;
@@ -263,6 +266,7 @@ static void parse_options(struct options *o, int argc, char **argv)
             if (!sort_spec_add_key(&o->spec, optarg, message, sizeof message))
                 xdie("%s", message);
             break;
+        case 'I': o->in_place = true; break;
         case 'm': o->merge = true; break;
         case 'o':
             if (o->output && strcmp(o->output, optarg) != 0)
@@ -285,6 +289,9 @@ static void parse_options(struct options *o, int argc, char **argv)
     }
     if (o->check && o->output)
         xdie("options '-%co' are incompatible", o->check);
+    if (o->in_place && (o->check || o->merge || o->output))
+        xdie("options '-I%c' are incompatible",
+             o->check ? o->check : o->merge ? 'm' : 'o');
     if (!sort_spec_finish(&o->spec, message, sizeof message))
         xdie("%s", message);
 }
@@ -309,16 +316,21 @@ struct sort {
     bool by_key;         /* sort_lines finds the first keys: no prefixes */
 };
 
-static void load_input(struct input *in, const char *name)
+/* Loads one operand: with -I, a regular file mapped to be written. */
+static void load_input(struct input *in, const char *name, bool in_place)
 {
     mmio_error err;
 
     in->name = name;
+    if (in_place && strcmp(name, "-") == 0)
+        xdie("standard input cannot be sorted in place");
     in->file = strcmp(name, "-") == 0 ? mmio_stdin(&err)
-                                      : mmio_open(name, MMIO_RDONLY, &err);
+               : mmio_open(name, in_place ? MMIO_RDWR | MMIO_REGULAR_ONLY
+                                          : MMIO_RDONLY, &err);
     if (!in->file)
-        xdie_error("cannot read", &err);
-    if (mmio_load(in->file, MMIO_MAP_READ, &in->view, &err) < 0)
+        xdie_error(in_place ? "open failed" : "cannot read", &err);
+    if (mmio_load(in->file, in_place ? MMIO_MAP_SHARED : MMIO_MAP_READ,
+                  &in->view, &err) < 0)
         xdie_error("read failed", &err);
     mmio_advise(&in->view, MMIO_WILLNEED);
 }
@@ -517,7 +529,7 @@ static void load_inputs(struct sort *s, char **names, size_t count)
     if (!s->inputs || !s->runs)
         xdie("memory exhausted");
     for (size_t i = 0; i < count; i++) {
-        load_input(&s->inputs[i], names[i]);
+        load_input(&s->inputs[i], names[i], s->options.in_place);
         s->input_count++;
     }
     find_lines(s);
@@ -687,30 +699,40 @@ static void xdie_write(struct output *o, const mmio_error *err)
          mmio_strerror(err->code, reason, sizeof reason));
 }
 
+/* Shares the lines out over the parts of W and sums where each part's
+ * bytes start (W->offsets).  Returns the size of the whole output. */
+static size_t plan_parts(struct sort *s, struct writer *w)
+{
+    unsigned threads = s->options.threads;
+
+    w->parts = 1;
+    if (s->line_count / 65536 > 1)
+        w->parts = s->line_count / 65536 < threads
+                   ? (unsigned)(s->line_count / 65536) : threads;
+    w->offsets = calloc(w->parts + 1, sizeof *w->offsets);
+    if (!w->offsets)
+        xdie("memory exhausted");
+    parallel_run(w->parts, measure_part, w, NULL);
+    for (unsigned i = 0; i < w->parts; i++)
+        w->offsets[i + 1] += w->offsets[i];
+    return w->offsets[w->parts];
+}
+
 /* Writes the lines into the regular file of O through a shared mapping
  * of its final size, the threads copying a share each. */
 static void write_mapped(struct sort *s, struct output *o)
 {
-    unsigned threads = s->options.threads;
     struct writer w = { s, o, NULL, NULL, 1 };
+    size_t size = plan_parts(s, &w);
     mmio_view view;
     mmio_error err;
 
-    if (s->line_count / 65536 > 1)
-        w.parts = s->line_count / 65536 < threads ? (unsigned)(s->line_count / 65536)
-                                                  : threads;
-    w.offsets = calloc(w.parts + 1, sizeof *w.offsets);
-    if (!w.offsets)
-        xdie("memory exhausted");
-    parallel_run(w.parts, measure_part, &w, NULL);
-    for (unsigned i = 0; i < w.parts; i++)
-        w.offsets[i + 1] += w.offsets[i];
-    if (mmio_resize(o->file, w.offsets[w.parts], &err) < 0)
+    if (mmio_resize(o->file, size, &err) < 0)
         xdie_write(o, &err);
-    if (w.offsets[w.parts] > 0) {
-        if (mmio_map(o->file, 0, w.offsets[w.parts], MMIO_MAP_SHARED, &view,
-                     &err) < 0)
+    if (size > 0) {
+        if (mmio_map(o->file, 0, size, MMIO_MAP_SHARED, &view, &err) < 0)
             xdie_write(o, &err);
+        mmio_advise(&view, MMIO_WILLWRITE);
         w.map = view.data;
         if (parallel_run(w.parts, copy_part, &w, &err) < 0) {
             mmio_close(o->file, NULL);
@@ -719,6 +741,65 @@ static void write_mapped(struct sort *s, struct output *o)
         if (mmio_unmap(&view, &err) < 0)
             xdie_write(o, &err);
     }
+    free(w.offsets);
+}
+
+/* -I: the sorted bytes, to be copied over the file they came from. */
+struct copy_back {
+    unsigned char *to;
+    const unsigned char *from;
+    size_t size;
+};
+
+static int copy_back_guarded(void *arg, unsigned index)
+{
+    struct copy_back *c = arg;
+
+    (void)index;
+    memcpy(c->to, c->from, c->size);
+    return 0;
+}
+
+/* -I: maps the whole of the input again, SIZE bytes long now. */
+static void remap_input(struct input *in, uint64_t size, struct output *o)
+{
+    mmio_error err;
+
+    if (mmio_unmap(&in->view, &err) < 0 || mmio_resize(in->file, size, &err) < 0
+        || mmio_map(in->file, 0, size, MMIO_MAP_SHARED, &in->view, &err) < 0)
+        xdie_write(o, &err);
+}
+
+/* -I: gathers the sorted lines in memory, then copies them over the file
+ * with SIGINT, SIGTERM and SIGHUP held off, so that such a request leaves
+ * the old content or the new.  The file grows by a final newline that it
+ * lacked, or shrinks by what -u left out. */
+static void write_in_place(struct sort *s)
+{
+    struct input *in = &s->inputs[0];
+    struct output o = { in->file, in->name, NULL, 0 };
+    struct writer w = { s, &o, NULL, NULL, 1 };
+    size_t size = plan_parts(s, &w), old_size = in->view.size;
+    struct copy_back back = { NULL, malloc(size ? size : 1), size };
+    mmio_error err;
+
+    if (!back.from)
+        xdie("memory exhausted");
+    w.map = (unsigned char *)back.from;
+    if (parallel_run(w.parts, copy_part, &w, &err) < 0)
+        xdie_shrunk(s);
+    mmio_defer_interrupts();
+    if (size > old_size)
+        remap_input(in, size, &o);
+    back.to = in->view.data;
+    if (size > 0 && parallel_run(1, copy_back_guarded, &back, &err) < 0)
+        xdie_shrunk(s);
+    if ((size > 0 && mmio_flush(&in->view, 0, size, MMIO_SYNC, &err) < 0)
+        || mmio_unmap(&in->view, &err) < 0
+        || (size < old_size && mmio_resize(in->file, size, &err) < 0))
+        xdie_write(&o, &err);
+    mmio_allow_interrupts();
+    free((unsigned char *)back.from);
     free(w.offsets);
 }
 
@@ -800,6 +881,25 @@ static int check_order(struct sort *s, char **names, int count)
     return check.disorder ? SORT_DISORDER : 0;
 }
 
+/* -I: sorts each FILE where it is, one after the other. */
+static int sort_in_place(struct sort *s, char **names, int count)
+{
+    mmio_error err;
+    int i = 0;
+
+    do {
+        load_inputs(s, names + i, count > 0);
+        if (parallel_run(1, sort_guarded, s, &err) < 0)
+            xdie_shrunk(s);
+        write_in_place(s);
+        release_inputs(s);
+        free(s->lines);
+        free(s->inputs);
+        free(s->runs);
+    } while (++i < count);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct sort sort;
@@ -815,6 +915,8 @@ int main(int argc, char **argv)
     if (sort.options.check)
         return tool_finish(check_order(&sort, argv, argc));
     sort.by_key = !sort.options.merge && sort_lines_by_key(&sort.options.spec);
+    if (sort.options.in_place)
+        return tool_finish(sort_in_place(&sort, argv, argc));
     load_inputs(&sort, argv, (size_t)argc);
     if (parallel_run(1, sort_guarded, &sort, &err) < 0)
         xdie_shrunk(&sort);
