@@ -269,6 +269,13 @@ void mmio_sequence_wait(mmio_sequence *s, uint64_t value);
 /* How many processors this process may run on (at least 1). */
 unsigned mmio_cpu_count(void);
 
+/* The machine's physical memory in bytes (0 when it cannot be told). */
+uint64_t mmio_physical_memory(void);
+
+/* The directory for temporary files: $TMPDIR or /tmp on POSIX, the user's
+ * temporary directory (GetTempPath, as UTF-8) on Windows. */
+const char *mmio_temp_dir(void);
+
 /* ---- Interruptions and time ------------------------------------------- */
 
 /* Holds off, in the calling thread and the threads it starts after, the

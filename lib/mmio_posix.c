@@ -1143,6 +1143,20 @@ unsigned mmio_cpu_count(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
+uint64_t mmio_physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+const char *mmio_temp_dir(void)
+{
+    const char *dir = getenv("TMPDIR");
+
+    return dir && *dir ? dir : "/tmp";
+}
+
 /* ---- Interruptions and time --------------------------------------------- */
 
 static void interrupt_signals(sigset_t *set)

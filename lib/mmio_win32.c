@@ -142,6 +142,31 @@ unsigned mmio_cpu_count(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
+uint64_t mmio_physical_memory(void)
+{
+    MEMORYSTATUSEX status;
+
+    status.dwLength = sizeof status;
+    return GlobalMemoryStatusEx(&status) ? status.ullTotalPhys : 0;
+}
+
+const char *mmio_temp_dir(void)
+{
+    static char *dir;
+    wchar_t path[MAX_PATH + 1];
+    DWORD n;
+
+    if (dir)
+        return dir;
+    n = GetTempPathW(MAX_PATH + 1, path);
+    if (n == 0 || n > MAX_PATH)
+        return ".";
+    if (n > 1 && path[n - 1] == L'\\' && path[n - 2] != L':')
+        path[n - 1] = L'\0'; /* no trailing separator, as on POSIX */
+    dir = to_utf8(path);
+    return dir ? dir : ".";
+}
+
 /* ---- Files ------------------------------------------------------------ */
 
 static enum mmio_kind kind_of(HANDLE h, const BY_HANDLE_FILE_INFORMATION *info)

@@ -17,6 +17,7 @@
 #include "size.h"
 #include "sortkey.h"
 #include "sortlines.h"
+#include "sortmerge.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -149,7 +150,10 @@ struct options {
     bool in_place;          /* -I */
     const char *output;     /* -o, or NULL for standard output */
     unsigned threads;       /* --parallel */
-    struct size_value size; /* -S: validated; the whole input fits now */
+    struct size_value size; /* -S */
+    bool size_given;
+    const char **temp_dirs; /* -T, in order; or mmio_temp_dir() alone */
+    size_t temp_dir_count;
 };
 
 static void parse_tab(struct sort_spec *spec, const char *arg)
@@ -171,7 +175,7 @@ static void parse_tab(struct sort_spec *spec, const char *arg)
 static void parse_size(struct options *o, const char *arg)
 {
     switch (size_parse(arg, 1024, &o->size)) {
-    case SIZE_OK: return;
+    case SIZE_OK: o->size_given = true; return;
     case SIZE_INVALID: xdie("invalid -S argument '%s'", arg);
     case SIZE_BAD_SUFFIX: xdie("invalid suffix in -S argument '%s'", arg);
     case SIZE_TOO_LARGE: xdie("-S argument '%s' too large", arg);
@@ -191,6 +195,17 @@ static void parse_parallel(struct options *o, const char *arg)
     if (n == 0)
         xdie("number in parallel must be nonzero");
     o->threads = n > 64 ? 64 : (unsigned)n;
+}
+
+/* -T DIR: GNU uses each of several in turn. */
+static void add_temp_dir(struct options *o, const char *dir)
+{
+    const char **dirs = realloc(o->temp_dirs, (o->temp_dir_count + 1) * sizeof *dirs);
+
+    if (!dirs)
+        xdie("memory exhausted");
+    dirs[o->temp_dir_count++] = dir;
+    o->temp_dirs = dirs;
 }
 
 static void set_check(struct options *o, int mode)
@@ -276,7 +291,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 's': o->spec.stable = true; break;
         case 'S': parse_size(o, optarg); break;
         case 't': parse_tab(&o->spec, optarg); break;
-        case 'T': break; /* a directory for temporaries: none are made yet */
+        case 'T': add_temp_dir(o, optarg); break;
         case 'u': o->spec.unique = true; break;
         case 'z': o->spec.eol = '\0'; break;
         case OPT_PARALLEL: parse_parallel(o, optarg); break;
@@ -314,6 +329,8 @@ struct sort {
     size_t line_count;
     size_t *runs;        /* -m: where each input's lines start, and the end */
     bool by_key;         /* sort_lines finds the first keys: no prefixes */
+    size_t max_lines;    /* more lines than this: sorted in runs (or 0) */
+    bool external;       /* there are more: no lines were found */
 };
 
 /* Loads one operand: with -I, a regular file mapped to be written. */
@@ -507,6 +524,11 @@ static void find_lines(struct sort *s)
         s->runs[i] = total;
     }
     s->line_count = total;
+    if (s->max_lines && total > s->max_lines) {
+        s->external = true; /* sorted in pieces of the budget's size */
+        free(f.chunks);
+        return;
+    }
     s->lines = malloc((total ? total : 1) * sizeof *s->lines);
     if (!s->lines)
         xdie("memory exhausted");
@@ -600,6 +622,7 @@ struct output {
     const char *name;
     unsigned char *buf;
     size_t used;
+    unsigned char eol;  /* for emit_line */
 };
 
 static void xwrite_output(struct output *o, const void *data, size_t size)
@@ -777,7 +800,7 @@ static void remap_input(struct input *in, uint64_t size, struct output *o)
 static void write_in_place(struct sort *s)
 {
     struct input *in = &s->inputs[0];
-    struct output o = { in->file, in->name, NULL, 0 };
+    struct output o = { in->file, in->name, NULL, 0, 0 };
     struct writer w = { s, &o, NULL, NULL, 1 };
     size_t size = plan_parts(s, &w), old_size = in->view.size;
     struct copy_back back = { NULL, malloc(size ? size : 1), size };
@@ -807,7 +830,7 @@ static void write_in_place(struct sort *s)
  * replaced atomically (it may be one of the inputs). */
 static void write_output(struct sort *s)
 {
-    struct output o = { NULL, "standard output", NULL, 0 };
+    struct output o = { NULL, "standard output", NULL, 0, 0 };
     struct writer w = { s, &o, NULL, NULL, 1 };
     const char *path = s->options.output;
     mmio_error err;
@@ -832,6 +855,255 @@ static void write_output(struct sort *s)
         xdie_write(&o, &err);
     if (mmio_close(o.file, &err) < 0)
         xdie_write(&o, &err);
+}
+
+/* ---- Inputs larger than the budget ---------------------------------------------- */
+
+/* GNU merges at most this many runs at once (its --batch-size). */
+#define MERGE_FANIN 16
+
+/* A sorted run, in a temporary file that closing removes.  Runs merged
+ * together are of one level; their merge is of the next. */
+struct run {
+    mmio_file *file;
+    unsigned level;
+};
+
+struct external {
+    struct sort *sort;
+    struct run *runs;
+    size_t count;
+    size_t temps_made;  /* -T directories are taken in turn */
+};
+
+/* The memory for the lines of one run: -S, else half of physical memory. */
+static uint64_t memory_budget(const struct options *o)
+{
+    uint64_t physical = mmio_physical_memory();
+
+    if (physical == 0)
+        physical = (uint64_t)2 << 30; /* unknown: as if 2 GiB */
+    if (!o->size_given)
+        return physical / 2;
+    if (o->size.percent)
+        return physical / 100 * o->size.amount;
+    return o->size.amount;
+}
+
+/* The most lines sorted at once: each takes two struct lines (a sort
+ * needs room to merge into) and a byte for the first-key radix. */
+static size_t lines_in_budget(const struct options *o)
+{
+    uint64_t lines = memory_budget(o) / (2 * sizeof(struct line) + 1);
+
+    if (lines < 1024)
+        lines = 1024; /* as GNU, a budget too small to work in is raised */
+    return lines > SIZE_MAX / (2 * sizeof(struct line)) ? SIZE_MAX / 64 : (size_t)lines;
+}
+
+/* A new, empty temporary file in the next -T directory, set in *DIR. */
+static mmio_file *xcreate_temporary(struct external *x, const char **dirp)
+{
+    const struct options *o = &x->sort->options;
+    const char *dir = o->temp_dir_count ? o->temp_dirs[x->temps_made++ % o->temp_dir_count]
+                                        : mmio_temp_dir();
+    size_t size = strlen(dir) + sizeof "/mmsort.tmp";
+    char *path = malloc(size);
+    mmio_file *file;
+    mmio_error err;
+    char reason[256];
+
+    if (!path)
+        xdie("memory exhausted");
+    snprintf(path, size, "%s/mmsort.tmp", dir);
+    /* Atomic, never committed: removed when closed, at exit, on a signal. */
+    file = mmio_create(path, MMIO_ATOMIC | MMIO_RDWR, &err);
+    free(path);
+    if (!file)
+        xdie("cannot create temporary file in %s: %s", tool_quote_always(dir),
+             mmio_strerror(err.code, reason, sizeof reason));
+    *dirp = dir; /* messages name it: the file itself may have no name */
+    return file;
+}
+
+static void add_run(struct external *x, mmio_file *file, unsigned level)
+{
+    struct run *runs = realloc(x->runs, (x->count + 1) * sizeof *runs);
+
+    if (!runs)
+        xdie("memory exhausted");
+    runs[x->count++] = (struct run){ file, level };
+    x->runs = runs;
+}
+
+/* Where a line-by-line merge writes, buffered. */
+static void emit_line(void *ctx, const struct line *line)
+{
+    struct output *o = ctx;
+
+    output_line(o, line, o->eol);
+}
+
+struct merge_job {
+    struct sort *sort;
+    struct text_range *texts;
+    size_t count;
+    struct output *output;
+};
+
+static int merge_guarded(void *arg, unsigned index)
+{
+    struct merge_job *job = arg;
+
+    (void)index;
+    merge_texts(&job->sort->options.spec, job->texts, job->count, emit_line,
+                job->output);
+    output_flush(job->output);
+    return 0;
+}
+
+/* Merges COUNT runs from FIRST into O, then closes them (which removes
+ * them) and takes them off the list. */
+static void merge_runs_into(struct external *x, size_t first, size_t count,
+                            struct output *o)
+{
+    struct text_range *texts = malloc(count * sizeof *texts);
+    mmio_view *views = calloc(count, sizeof *views);
+    struct merge_job job = { x->sort, texts, count, o };
+    mmio_error err;
+
+    if (!texts || !views)
+        xdie("memory exhausted");
+    for (size_t i = 0; i < count; i++) {
+        uint64_t size;
+        if (mmio_size(x->runs[first + i].file, &size, &err) < 0
+            || mmio_map(x->runs[first + i].file, 0, size, MMIO_MAP_READ,
+                        &views[i], &err) < 0)
+            xdie_error("read failed", &err);
+        mmio_advise(&views[i], MMIO_SEQUENTIAL);
+        texts[i] = (struct text_range){ views[i].data, (const unsigned char *)views[i].data + size };
+    }
+    if (parallel_run(1, merge_guarded, &job, &err) < 0)
+        xdie_error("read failed", &err);
+    for (size_t i = 0; i < count; i++) {
+        mmio_unmap(&views[i], NULL);
+        mmio_close(x->runs[first + i].file, NULL);
+    }
+    memmove(x->runs + first, x->runs + first + count,
+            (x->count - first - count) * sizeof *x->runs);
+    x->count -= count;
+    free(views);
+    free(texts);
+}
+
+/* Merges COUNT runs from FIRST into one run of LEVEL, in their place. */
+static void merge_to_run(struct external *x, size_t first, size_t count,
+                         unsigned level)
+{
+    struct output o = { NULL, NULL, malloc(OUT_SIZE), 0, x->sort->options.spec.eol };
+    struct run merged;
+
+    o.file = xcreate_temporary(x, &o.name);
+    if (!o.buf)
+        xdie("memory exhausted");
+    merge_runs_into(x, first, count, &o);
+    free(o.buf);
+    add_run(x, o.file, level);
+    merged = x->runs[x->count - 1];
+    memmove(x->runs + first + 1, x->runs + first,
+            (x->count - 1 - first) * sizeof *x->runs);
+    x->runs[first] = merged;
+}
+
+/* Sorts the lines of [P, END), the piece of input IN, into a new run;
+ * then merges the last runs while MERGE_FANIN of them share a level, so
+ * that few are open at once. */
+static void sort_piece(struct external *x, const struct input *in,
+                       const unsigned char *p, const unsigned char *end)
+{
+    struct sort piece = *x->sort;
+    struct input part = *in;
+    struct output o = { NULL, NULL, NULL, 0, 0 };
+    mmio_error err;
+
+    o.file = xcreate_temporary(x, &o.name);
+    part.view.data = (unsigned char *)p;
+    part.view.size = (size_t)(end - p);
+    piece.inputs = &part;
+    piece.input_count = 1;
+    piece.max_lines = 0;
+    piece.runs = (size_t[2]){ 0, 0 };
+    find_lines(&piece);
+    if (parallel_run(1, sort_guarded, &piece, &err) < 0)
+        xdie_shrunk(x->sort);
+    write_mapped(&piece, &o);
+    free(piece.lines);
+    add_run(x, o.file, 0);
+    while (x->count >= MERGE_FANIN
+           && x->runs[x->count - MERGE_FANIN].level == x->runs[x->count - 1].level)
+        merge_to_run(x, x->count - MERGE_FANIN, MERGE_FANIN,
+                     x->runs[x->count - 1].level + 1);
+}
+
+/* Where the piece of at most MAX lines that starts at P ends. */
+struct piece_cut {
+    const unsigned char *p, *end, *cut;
+    size_t max;
+    unsigned char eol;
+};
+
+static int cut_piece(void *arg, unsigned index)
+{
+    struct piece_cut *c = arg;
+    const unsigned char *p = c->p;
+
+    (void)index;
+    for (size_t n = 0; n < c->max && p < c->end; n++) {
+        const unsigned char *eol = memchr(p, c->eol, (size_t)(c->end - p));
+        p = eol ? eol + 1 : c->end;
+    }
+    c->cut = p;
+    return 0;
+}
+
+/* Sorts inputs whose lines do not fit in the budget: pieces of the budget's
+ * size are sorted into runs in temporary files, which are merged into the
+ * output, at most MERGE_FANIN at a time. */
+static void sort_external(struct sort *s)
+{
+    struct external x = { s, NULL, 0, 0 };
+    const char *path = s->options.output;
+    struct output o = { NULL, "standard output", malloc(OUT_SIZE), 0,
+                        s->options.spec.eol };
+    mmio_error err;
+
+    if (!o.buf)
+        xdie("memory exhausted");
+    for (size_t i = 0; i < s->input_count; i++) {
+        struct input *in = &s->inputs[i];
+        struct piece_cut c = { in->view.data, (const unsigned char *)in->view.data + in->view.size,
+                               NULL, s->max_lines, s->options.spec.eol };
+        for (; c.p < c.end; c.p = c.cut) {
+            if (parallel_run(1, cut_piece, &c, &err) < 0)
+                xdie_shrunk(s);
+            sort_piece(&x, in, c.p, c.cut);
+        }
+    }
+    release_inputs(s);
+    while (x.count > MERGE_FANIN)
+        merge_to_run(&x, 0, MERGE_FANIN, 0);
+    o.file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
+    if (!o.file)
+        xdie_error("open failed", &err);
+    if (path)
+        o.name = path;
+    merge_runs_into(&x, 0, x.count, &o);
+    if (path && mmio_commit(o.file, &err) < 0)
+        xdie_write(&o, &err);
+    if (mmio_close(o.file, &err) < 0)
+        xdie_write(&o, &err);
+    free(o.buf);
+    free(x.runs);
 }
 
 /* ---- Checking ---------------------------------------------------------------- */
@@ -917,7 +1189,13 @@ int main(int argc, char **argv)
     sort.by_key = !sort.options.merge && sort_lines_by_key(&sort.options.spec);
     if (sort.options.in_place)
         return tool_finish(sort_in_place(&sort, argv, argc));
+    if (!sort.options.merge)
+        sort.max_lines = lines_in_budget(&sort.options);
     load_inputs(&sort, argv, (size_t)argc);
+    if (sort.external) {
+        sort_external(&sort);
+        return tool_finish(0);
+    }
     if (parallel_run(1, sort_guarded, &sort, &err) < 0)
         xdie_shrunk(&sort);
     write_output(&sort);
