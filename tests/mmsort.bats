@@ -384,6 +384,100 @@ same_as_sort() {
     done
 }
 
+# ---- past the memory budget ------------------------------------------------------
+
+# 340,000 lines of mixed fields with many duplicates: with -S 64K (runs of
+# 1,337 lines) 255 runs, merged 16 at a time as they come and then in
+# stages before the last merge.
+make_budget_input() {
+    awk 'BEGIN {
+        srand(29)
+        n = split("a b c d apple Banana 10 -3 2K x", w, " ")
+        for (i = 0; i < 340000; i++) {
+            f = int(rand() * 4)
+            line = int(rand() * 3000)
+            for (j = 0; j < f; j++)
+                line = line " " w[int(rand() * n) + 1]
+            print line
+        }
+        printf "no newline"
+    }' > "$1"
+}
+
+@test "past the -S budget: sorted runs in -T merged as sort would, none left" {
+    make_budget_input "$T/big"
+    mkdir "$T/tmp"
+    local opts
+    for opts in "" "-u" "-r" "-k2,2" "-t ' ' -k2,2 -k1n" "-s -k3" "-n -u" \
+                "-k2,2 -u" "--parallel=1"; do
+        same_as_sort "-S 64K -T tmp $opts big"
+        [ -z "$(ls -A "$T/tmp")" ] || fail "-S 64K $opts left $(ls "$T/tmp")"
+    done
+    head -c 1000000 "$T/big" > "$T/part"
+    same_as_sort "-S 64K -T tmp -T . part big - < part"
+    tr '\n' '\0' < "$T/big" > "$T/big0"
+    same_as_sort "-S 64K -z -k2 big0"
+    # Runs are merged as they come, so that few files are open at once.
+    run bash -c 'ulimit -n 40 && exec "$@"' _ "$(tool_path mmsort)" -S 64K -T "$T/tmp" -o "$T/limited" "$T/big"
+    assert_success
+    LC_ALL=C sort "$T/big" | cmp -s - "$T/limited" || fail "with 40 files open at most"
+    [ -z "$(ls -A "$T/tmp")" ] || fail "temporaries left: $(ls "$T/tmp")"
+}
+
+@test "past the budget, -o may name the input; a bad -T is GNU's error" {
+    make_budget_input "$T/big"
+    cp "$T/big" "$T/f"
+    LC_ALL=C sort "$T/big" > "$T/sorted"
+    run mmsort -S 64K -o "$T/f" "$T/f"
+    assert_success
+    assert_same_bytes "$T/sorted" "$T/f"
+    same_as_sort "-S 64K -T nodir big"
+    run --separate-stderr mmsort -S 64K -T "$T/nodir" -o "$T/f" "$T/big"
+    assert_failure 2
+    [ "$stderr" = "mmsort: cannot create temporary file in '$T/nodir': No such file or directory" ]
+    assert_same_bytes "$T/sorted" "$T/f"
+}
+
+@test "past the budget, a full temporary directory: exit 2, nothing left" {
+    require_posix "tmpfs"
+    [ "$(id -u)" = 0 ] || skip "mounting a small tmpfs needs root"
+    make_budget_input "$T/big"
+    printf 'old\n' > "$T/out"
+    mkdir "$T/tiny"
+    mount -t tmpfs -o size=256k tmpfs "$T/tiny" || skip "cannot mount a tmpfs here"
+    run --separate-stderr mmsort -S 64K -T "$T/tiny" -o "$T/out" "$T/big"
+    local left
+    left=$(ls -A "$T/tiny")
+    umount "$T/tiny"
+    assert_failure 2
+    [ "$stderr" = "mmsort: write failed: $T/tiny: No space left on device" ] || fail "said '$stderr'"
+    [ -z "$left" ] || fail "temporaries left: $left"
+    [ "$(cat "$T/out")" = old ]
+}
+
+@test "SIGTERM past the budget leaves no temporaries and the output untouched" {
+    require_posix "signals"
+    make_budget_input "$T/big"
+    mkdir "$T/tmp"
+    printf 'old\n' > "$T/out"
+    local round status
+    for round in 1 3 6; do
+        "$(tool_path mmsort)" -S 64K -T "$T/tmp" -o "$T/out" "$T/big" &
+        local pid=$!
+        sleep "0.$round"
+        kill -TERM "$pid" 2> /dev/null || true
+        status=0
+        wait "$pid" || status=$?
+        [ -z "$(ls -A "$T/tmp")" ] || fail "temporaries left: $(ls "$T/tmp")"
+        if [ "$status" -eq 143 ]; then
+            [ "$(cat "$T/out")" = old ] || fail "the output changed"
+        else
+            [ "$status" -eq 0 ] || fail "status $status"
+            printf 'old\n' > "$T/out"
+        fi
+    done
+}
+
 # ---- merging ------------------------------------------------------------------
 
 @test "-m merges sorted inputs, equal lines from the earlier input first" {
