@@ -478,6 +478,25 @@ make_budget_input() {
     done
 }
 
+@test "README's GNU parallel recipe: shards sorted apart, merged by -m" {
+    require_posix "GNU parallel runs shell commands"
+    command -v parallel > /dev/null || skip "GNU parallel is not installed"
+    make_budget_input "$T/big"
+    printf '\n' >> "$T/big" # --pipepart cuts after line ends
+    LC_ALL=C sort -k2,2 "$T/big" > "$T/whole"
+    cd "$T"
+    # The recipe, word for word but for --will-cite and the tool's path.
+    parallel --will-cite --pipepart -a big --block -4 -k --files \
+        "$(tool_command mmsort) -k2,2" > shards
+    [ "$(wc -l < shards)" -ge 4 ] || fail "only $(wc -l < shards) shards"
+    # shellcheck disable=SC2046 # one word per shard
+    run mmsort -m -k2,2 -o sorted $(cat shards)
+    assert_success
+    # shellcheck disable=SC2046
+    rm $(cat shards)
+    assert_same_bytes whole sorted
+}
+
 # ---- merging ------------------------------------------------------------------
 
 @test "-m merges sorted inputs, equal lines from the earlier input first" {
