@@ -16,6 +16,7 @@
 #include "size.h"
 #include "sortkey.h"
 #include "sortlines.h"
+#include "sortrecords.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -53,6 +54,15 @@ static const char usage_text[] =
     "  -u, --unique              with -c, check for strict ordering;\n"
     "                              without -c, output only the first of an equal run\n"
     "  -z, --zero-terminated     line delimiter is NUL, not newline\n"
+    "  -I, --in-place            sort each FILE in place (record mode only, yet)\n"
+    "\n"
+    "Record mode (fixed-size binary records; see mmsort(1)):\n"
+    "      --record-size=N       sort records of N bytes instead of lines\n"
+    "      --key-offset=N        the key starts N bytes into the record (0)\n"
+    "      --key-size=N          the key is N bytes (the rest of the record)\n"
+    "      --key-type=TYPE       bytes (default), u8, i8, u16le, u16be, i16le,\n"
+    "                              i16be, u32le ... i64be, f32le, f32be, f64le,\n"
+    "                              f64be; -r, -s, -u, -c, -C, -o, -I apply\n"
     "      --help        display this help and exit\n"
     "      --version     output version information and exit\n"
     "\n"
@@ -74,7 +84,8 @@ static const char usage_text[] =
 #define SORT_TROUBLE  2 /* anything else that went wrong */
 
 enum {
-    OPT_HELP = 256, OPT_VERSION, OPT_PARALLEL, OPT_SORT, OPT_CHECK
+    OPT_HELP = 256, OPT_VERSION, OPT_PARALLEL, OPT_SORT, OPT_CHECK,
+    OPT_RECORD_SIZE, OPT_KEY_OFFSET, OPT_KEY_SIZE, OPT_KEY_TYPE
 };
 
 static const struct option long_options[] = {
@@ -100,6 +111,11 @@ static const struct option long_options[] = {
     { "version-sort", no_argument, NULL, 'V' },
     { "zero-terminated", no_argument, NULL, 'z' },
     { "parallel", required_argument, NULL, OPT_PARALLEL },
+    { "in-place", no_argument, NULL, 'I' },
+    { "record-size", required_argument, NULL, OPT_RECORD_SIZE },
+    { "key-offset", required_argument, NULL, OPT_KEY_OFFSET },
+    { "key-size", required_argument, NULL, OPT_KEY_SIZE },
+    { "key-type", required_argument, NULL, OPT_KEY_TYPE },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -146,6 +162,9 @@ struct options {
     const char *output;     /* -o, or NULL for standard output */
     unsigned threads;       /* --parallel */
     struct size_value size; /* -S: validated; the whole input fits now */
+    bool in_place;          /* -I */
+    struct record_options records; /* --record-size and its key */
+    int text_only;          /* the last option given that only text takes */
 };
 
 static void parse_tab(struct sort_spec *spec, const char *arg)
@@ -253,8 +272,10 @@ static void parse_options(struct options *o, int argc, char **argv)
     char message[512];
     int opt;
 
-    while ((opt = tool_getopt(argc, argv, "bcCdfghik:mMno:rsS:t:T:uVz",
+    while ((opt = tool_getopt(argc, argv, "bcCdfghIk:mMno:rsS:t:T:uVz",
                               long_options)) != -1) {
+        if (opt == OPT_SORT || (opt < 256 && strchr("bdfghikmMntVz", opt)))
+            o->text_only = opt;
         switch (opt) {
         case 'c': case 'C': set_check(o, opt); break;
         case OPT_CHECK: parse_check(o, optarg); break;
@@ -276,6 +297,11 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'z': o->spec.eol = '\0'; break;
         case OPT_PARALLEL: parse_parallel(o, optarg); break;
         case OPT_SORT: parse_sort_word(o, optarg); break;
+        case 'I': o->in_place = true; break;
+        case OPT_RECORD_SIZE: case OPT_KEY_OFFSET: case OPT_KEY_SIZE:
+        case OPT_KEY_TYPE:
+            record_option(&o->records, opt - OPT_RECORD_SIZE, optarg);
+            break;
         case OPT_HELP: tool_help(usage_text);
         case OPT_VERSION: tool_version();
         default: /* an ordering letter, for every key without its own */
@@ -779,6 +805,21 @@ static int check_order(struct sort *s, char **names, int count)
     return check.disorder ? SORT_DISORDER : 0;
 }
 
+/* --record-size: the options that apply go to sortrecords.c. */
+static int sort_records(const struct options *o, char **names, int count)
+{
+    struct record_job job = { o->records, o->spec.reverse, o->spec.stable,
+                              o->spec.unique, o->in_place, o->check, o->output,
+                              o->threads };
+
+    if (o->text_only == OPT_SORT)
+        xdie("option '--sort' does not apply to records (--record-size)");
+    if (o->text_only)
+        xdie("option '-%c' does not apply to records (--record-size)",
+             o->text_only);
+    return sort_records_main(&job, names, count);
+}
+
 int main(int argc, char **argv)
 {
     static struct sort sort;
@@ -791,6 +832,13 @@ int main(int argc, char **argv)
     argc -= optind;
     argv += optind;
 
+    if (sort.options.records.record_size)
+        return tool_finish(sort_records(&sort.options, argv, argc));
+    if (sort.options.records.key_offset_given || sort.options.records.key_size_given
+        || sort.options.records.key_type_given)
+        xdie("--key-offset, --key-size and --key-type need --record-size");
+    if (sort.options.in_place)
+        xdie("--in-place is not supported yet in text mode");
     if (sort.options.check)
         return tool_finish(check_order(&sort, argv, argc));
     load_inputs(&sort, argv, (size_t)argc);
