@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,23 @@ static const struct key_type key_types[] = {
 
 #define KEY_TYPE_COUNT (sizeof key_types / sizeof *key_types)
 
+/* "mmsort: MESSAGE", exit 2: a bad option value or combination, worded
+ * as mmsort's text mode words them (GNU sort's die). */
+static void xbad_usage(const char *format, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void xbad_usage(const char *format, ...)
+{
+    char message[512];
+    va_list ap;
+
+    va_start(ap, format);
+    vsnprintf(message, sizeof message, format, ap);
+    va_end(ap);
+    tool_warn("%s", message);
+    exit(tool_finish(RECORDS_TROUBLE));
+}
+
 /* A size in bytes with an optional unit (K, M, ...); a usage error when
  * ARG is not one, or is 0 and ZERO_OK is false. */
 static uint64_t xsize_value(const char *option, const char *arg, bool zero_ok)
@@ -49,7 +67,7 @@ static uint64_t xsize_value(const char *option, const char *arg, bool zero_ok)
 
     if (size_parse(arg, 1, &size) != SIZE_OK || size.percent
         || (size.amount == 0 && !zero_ok) || size.amount > SIZE_MAX / 4)
-        tool_usage_error("invalid %s argument '%s'", option, arg);
+        xbad_usage("invalid %s argument '%s'", option, arg);
     return size.amount;
 }
 
@@ -75,7 +93,7 @@ void record_option(struct record_options *r, enum record_option_index which,
                 r->key_type_given = arg;
                 return;
             }
-        tool_usage_error("invalid --key-type argument '%s' (one of bytes, u8, i8,"
+        xbad_usage("invalid --key-type argument '%s' (one of bytes, u8, i8,"
                          " u16le ... i64be, f32le, f32be, f64le, f64be)", arg);
     }
 }
@@ -87,15 +105,15 @@ static void check_key(struct record_options *r)
     unsigned width = key_types[r->key_type].width;
 
     if (r->key_offset >= r->record_size)
-        tool_usage_error("--key-offset=%" PRIu64 " is not inside the %" PRIu64
+        xbad_usage("--key-offset=%" PRIu64 " is not inside the %" PRIu64
                          "-byte record", r->key_offset, r->record_size);
     if (!r->key_size_given)
         r->key_size = width ? width : r->record_size - r->key_offset;
     if (width && r->key_size != width)
-        tool_usage_error("--key-type=%s takes a %u-byte key, not %" PRIu64,
+        xbad_usage("--key-type=%s takes a %u-byte key, not %" PRIu64,
                          key_types[r->key_type].name, width, r->key_size);
     if (r->key_size > r->record_size - r->key_offset)
-        tool_usage_error("the key (%" PRIu64 " bytes at offset %" PRIu64
+        xbad_usage("the key (%" PRIu64 " bytes at offset %" PRIu64
                          ") reaches past the %" PRIu64 "-byte record",
                          r->key_size, r->key_offset, r->record_size);
 }
@@ -601,15 +619,19 @@ static int sort_buffer(const struct record_job *job, const struct order *o,
 
 /* ---- Messages ----------------------------------------------------------------- */
 
-/* "mmsort: WHAT: FILE: REASON" (the path from ERR, else NAME). */
+/* "mmsort: WHAT: NAME: REASON" (NAME NULL: the path in ERR). */
 static void warn_failed(const char *what, const char *name,
                         const mmio_error *err)
 {
     char reason[256];
 
     mmio_strerror(err->code, reason, sizeof reason);
-    tool_warn("%s: %s: %s", what, tool_quote(err->path ? err->path : name),
-              reason);
+    if (!name)
+        name = err->path;
+    if (!name)
+        tool_warn("%s: %s", what, reason);
+    else
+        tool_warn("%s: %s: %s", what, tool_quote(name), reason);
 }
 
 /* Reports as warn_failed, then exits 2 (an atomic output is removed). */
@@ -715,7 +737,7 @@ static void xshrunk(struct records *r, const char *fallback)
             && size < r->inputs[i].view.size)
             err.path = r->inputs[i].name;
     }
-    xfail("read failed", fallback, &err);
+    xfail("read failed", err.path, &err);
 }
 
 /* Copies the inputs, one after the other, to DST. */
@@ -792,6 +814,17 @@ static int write_guarded(void *arg, unsigned index)
     return 0;
 }
 
+/* Exits 2 after a failed write to O (an atomic temporary is removed). */
+static void xwrite_failed(mmio_file *o, const char *name, mmio_error *err)
+    __attribute__((noreturn));
+
+static void xwrite_failed(mmio_file *o, const char *name, mmio_error *err)
+{
+    warn_failed("write failed", name, err);
+    mmio_close(o, NULL);
+    exit(tool_finish(RECORDS_TROUBLE));
+}
+
 /* Sorts the records of the inputs in memory and writes them to OUT
  * (standard output, or an -o FILE that is not a regular file). */
 static void sort_to_stream(struct records *r, mmio_file *out, const char *name)
@@ -816,22 +849,10 @@ static void sort_to_stream(struct records *r, mmio_file *out, const char *name)
     w.size = kept * r->order.record;
     if (parallel_run(1, write_guarded, &w, &err) < 0)
         xshrunk(r, NULL);
-    if (w.failed) {
-        mmio_close(out, NULL);
-        xfail("write failed", name, &w.err);
-    }
+    if (w.failed)
+        xwrite_failed(out, name, &w.err);
     free(copy);
     free(w.bounce);
-}
-
-/* Exits 2 after a failed write to O (an atomic temporary is removed). */
-static void xwrite_failed(mmio_file *o, const char *name, mmio_error *err)
-    __attribute__((noreturn));
-
-static void xwrite_failed(mmio_file *o, const char *name, mmio_error *err)
-{
-    mmio_close(o, NULL);
-    xfail("write failed", name, err);
 }
 
 /* -o FILE, a regular file: made atomically at its full size, mapped, the
@@ -987,7 +1008,7 @@ static int check_records(struct records *r, char **names, int count)
     mmio_error err;
 
     if (count > 1)
-        tool_usage_error("extra operand '%s' not allowed with -%c", names[1],
+        xbad_usage("extra operand '%s' not allowed with -%c", names[1],
                          r->job->check);
     xload_inputs(r, names, (size_t)count, MMIO_MAP_READ);
     if (parallel_run(1, check_guarded, &c, &err) < 0)
@@ -1012,14 +1033,16 @@ int sort_records_main(const struct record_job *job, char **names, int count)
         .flip = job->reverse ? 0xff : 0, .key_only = job->stable || job->unique,
     };
     r.order.depth = r.order.key_size + (r.order.key_only ? 0 : r.order.record);
+    if (job->check && job->in_place)
+        xbad_usage("options '-%cI' are incompatible", job->check);
     if (job->check)
         return check_records(&r, names, count);
     if (!job->in_place)
         return sort_and_write(&r, names, count);
     if (job->output)
-        tool_usage_error("options '-Io' are incompatible");
+        xbad_usage("options '-Io' are incompatible");
     if (count == 0)
-        tool_usage_error("-I needs a FILE to sort in place");
+        xbad_usage("-I needs a FILE to sort in place");
     int status = 0;
     for (int i = 0; i < count; i++)
         if (sort_in_place(&r, names[i]) != 0)
