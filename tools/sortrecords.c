@@ -723,6 +723,8 @@ static void release_inputs(struct records *r)
         mmio_close(r->inputs[i].file, NULL);
     }
     r->input_count = 0;
+    free(r->inputs);
+    r->inputs = NULL;
 }
 
 /* After a fault in mapped memory: the input that shrank, or FALLBACK. */
