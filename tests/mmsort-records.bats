@@ -151,7 +151,8 @@ check_type() {
     chmod 640 "$T/in"
     mmsort --record-size=12 --key-offset=4 --key-type=i32le -o "$T/in" "$T/in"
     assert_same_bytes "$T/want" "$T/in"
-    [ "$(stat -c %a "$T/in")" = 640 ]
+    # Windows: the new file takes the directory's ACL (libmmio(3)).
+    [ -n "$MMTOOLS_RUNNER" ] || [ "$(stat -c %a "$T/in")" = 640 ]
     mmsort --record-size=12 --key-offset=4 --key-type=i32le -u -o "$T/uniq" "$T/in"
     records sort 12 4 4 i32le u "$T/in" > "$T/want"
     assert_same_bytes "$T/want" "$T/uniq"

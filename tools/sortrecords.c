@@ -657,8 +657,8 @@ static bool whole_records(const char *name, uint64_t size, size_t record)
 {
     if (size % record == 0)
         return true;
-    tool_warn("%s: %" PRIu64 " bytes are not a whole number of %zu-byte records",
-              tool_quote(name), size, record);
+    tool_warn("%s: %" PRIu64 " bytes are not a whole number of %" PRIu64
+              "-byte records", tool_quote(name), size, (uint64_t)record);
     return false;
 }
 
@@ -1016,7 +1016,8 @@ static int check_records(struct records *r, char **names, int count)
     if (parallel_run(1, check_guarded, &c, &err) < 0)
         xshrunk(r, NULL);
     if (c.disorder && r->job->check == 'c')
-        tool_warn("%s: disorder: record %zu", r->inputs[0].name, c.disorder);
+        tool_warn("%s: disorder: record %" PRIu64, r->inputs[0].name,
+                  (uint64_t)c.disorder);
     release_inputs(r);
     return c.disorder ? RECORDS_DISORDER : 0;
 }
