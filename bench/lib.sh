@@ -16,11 +16,11 @@ median() {
 
 # Times command $2 (named $1) and command $4 (named $3) in one hyperfine
 # run; before every run, outside the timing, $work/out goes and dirty
-# pages are written back, so no run pays for the one before.  Prints the
-# two medians.
+# pages are written back, so no run pays for the one before ($prepare,
+# when set, is run instead).  Prints the two medians.
 time_pair() {
     hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
-        --prepare "rm -f $work/out; sync" \
+        --prepare "${prepare:-rm -f $work/out; sync}" \
         --command-name "$1" "$2" --command-name "$3" "$4" > /dev/null
     echo "$(median "$work/case.json" 1) $(median "$work/case.json" 2)"
 }

@@ -18,6 +18,7 @@
 #include "sortkey.h"
 #include "sortlines.h"
 #include "sortmerge.h"
+#include "sortrecords.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -56,6 +57,14 @@ static const char usage_text[] =
     "  -u, --unique              with -c, check for strict ordering;\n"
     "                              without -c, output only the first of an equal run\n"
     "  -z, --zero-terminated     line delimiter is NUL, not newline\n"
+    "\n"
+    "Record mode (fixed-size binary records; see mmsort(1)):\n"
+    "      --record-size=N       sort records of N bytes instead of lines\n"
+    "      --key-offset=N        the key starts N bytes into the record (0)\n"
+    "      --key-size=N          the key is N bytes (the rest of the record)\n"
+    "      --key-type=TYPE       bytes (default), u8, i8, u16le, u16be, i16le,\n"
+    "                              i16be, u32le ... i64be, f32le, f32be, f64le,\n"
+    "                              f64be; -r, -s, -u, -c, -C, -o, -I apply\n"
     "      --help        display this help and exit\n"
     "      --version     output version information and exit\n"
     "\n"
@@ -77,7 +86,8 @@ static const char usage_text[] =
 #define SORT_TROUBLE  2 /* anything else that went wrong */
 
 enum {
-    OPT_HELP = 256, OPT_VERSION, OPT_PARALLEL, OPT_SORT, OPT_CHECK
+    OPT_HELP = 256, OPT_VERSION, OPT_PARALLEL, OPT_SORT, OPT_CHECK,
+    OPT_RECORD_SIZE, OPT_KEY_OFFSET, OPT_KEY_SIZE, OPT_KEY_TYPE
 };
 
 static const struct option long_options[] = {
@@ -104,6 +114,10 @@ static const struct option long_options[] = {
     { "version-sort", no_argument, NULL, 'V' },
     { "zero-terminated", no_argument, NULL, 'z' },
     { "parallel", required_argument, NULL, OPT_PARALLEL },
+    { "record-size", required_argument, NULL, OPT_RECORD_SIZE },
+    { "key-offset", required_argument, NULL, OPT_KEY_OFFSET },
+    { "key-size", required_argument, NULL, OPT_KEY_SIZE },
+    { "key-type", required_argument, NULL, OPT_KEY_TYPE },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -154,6 +168,8 @@ struct options {
     bool size_given;
     const char **temp_dirs; /* -T, in order; or mmio_temp_dir() alone */
     size_t temp_dir_count;
+    struct record_options records; /* --record-size and its key */
+    int text_only;          /* the last option given that only text takes */
 };
 
 static void parse_tab(struct sort_spec *spec, const char *arg)
@@ -274,6 +290,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 
     while ((opt = tool_getopt(argc, argv, "bcCdfghiIk:mMno:rsS:t:T:uVz",
                               long_options)) != -1) {
+        if (opt == OPT_SORT || (opt < 256 && strchr("bdfghikmMntVz", opt)))
+            o->text_only = opt;
         switch (opt) {
         case 'c': case 'C': set_check(o, opt); break;
         case OPT_CHECK: parse_check(o, optarg); break;
@@ -296,6 +314,10 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'z': o->spec.eol = '\0'; break;
         case OPT_PARALLEL: parse_parallel(o, optarg); break;
         case OPT_SORT: parse_sort_word(o, optarg); break;
+        case OPT_RECORD_SIZE: case OPT_KEY_OFFSET: case OPT_KEY_SIZE:
+        case OPT_KEY_TYPE:
+            record_option(&o->records, opt - OPT_RECORD_SIZE, optarg);
+            break;
         case OPT_HELP: tool_help(usage_text);
         case OPT_VERSION: tool_version();
         default: /* an ordering letter, for every key without its own */
@@ -304,9 +326,6 @@ static void parse_options(struct options *o, int argc, char **argv)
     }
     if (o->check && o->output)
         xdie("options '-%co' are incompatible", o->check);
-    if (o->in_place && (o->check || o->merge || o->output))
-        xdie("options '-I%c' are incompatible",
-             o->check ? o->check : o->merge ? 'm' : 'o');
     if (!sort_spec_finish(&o->spec, message, sizeof message))
         xdie("%s", message);
 }
@@ -1172,6 +1191,21 @@ static int sort_in_place(struct sort *s, char **names, int count)
     return 0;
 }
 
+/* --record-size: the options that apply go to sortrecords.c. */
+static int sort_records(const struct options *o, char **names, int count)
+{
+    struct record_job job = { o->records, o->spec.reverse, o->spec.stable,
+                              o->spec.unique, o->in_place, o->check, o->output,
+                              o->threads };
+
+    if (o->text_only == OPT_SORT)
+        xdie("option '--sort' does not apply to records (--record-size)");
+    if (o->text_only)
+        xdie("option '-%c' does not apply to records (--record-size)",
+             o->text_only);
+    return sort_records_main(&job, names, count);
+}
+
 int main(int argc, char **argv)
 {
     static struct sort sort;
@@ -1184,6 +1218,15 @@ int main(int argc, char **argv)
     argc -= optind;
     argv += optind;
 
+    if (sort.options.records.record_size)
+        return tool_finish(sort_records(&sort.options, argv, argc));
+    if (sort.options.records.key_offset_given || sort.options.records.key_size_given
+        || sort.options.records.key_type_given)
+        xdie("--key-offset, --key-size and --key-type need --record-size");
+    if (sort.options.in_place && (sort.options.check || sort.options.merge
+                                  || sort.options.output))
+        xdie("options '-I%c' are incompatible", sort.options.check ? sort.options.check
+                                                : sort.options.merge ? 'm' : 'o');
     if (sort.options.check)
         return tool_finish(check_order(&sort, argv, argc));
     sort.by_key = !sort.options.merge && sort_lines_by_key(&sort.options.spec);
