@@ -405,8 +405,74 @@ chars_between(const struct conv *c, enum encoding from, enum encoding to,
         return chars_between(c, from, to, in, n, limit, end, k, out_end,   \
                              stop);                                        \
     }
-CHARS_PAIR(chars_utf8_utf16le, ENC_UTF8, ENC_UTF16LE)
 CHARS_PAIR(chars_utf16le_utf8, ENC_UTF16LE, ENC_UTF8)
+
+/* Converts UTF-8 into UTF-16 from K->I while it is valid and LIMIT, the
+ * output and the last 3 bytes of the input are not near: the common case
+ * without the general loop's questions.  Stops before anything else. */
+static inline void utf8_utf16_run(const unsigned char *in, size_t n,
+                                  size_t limit, struct cursor *k,
+                                  const unsigned char *out_end, bool big)
+{
+    size_t i = k->i, stop = n > 3 ? n - 3 : 0, units = 0;
+    unsigned char *o = k->o;
+
+    if (limit < stop)
+        stop = limit;
+    while (i < stop && (!o || out_end - o >= 4)) {
+        unsigned b = in[i], t1 = in[i + 1], t2 = in[i + 2], t3 = in[i + 3];
+        uint32_t cp;
+        size_t len;
+
+        if (b < 0x80) {
+            cp = b, len = 1;
+        } else if (b < 0xe0) {
+            if (b < 0xc2 || (t1 & 0xc0) != 0x80)
+                break;
+            cp = (b & 0x1f) << 6 | (t1 & 0x3f), len = 2;
+        } else if (b < 0xf0) {
+            if (((t1 & 0xc0) ^ 0x80) | ((t2 & 0xc0) ^ 0x80))
+                break;
+            cp = (b & 0x0f) << 12 | (t1 & 0x3f) << 6 | (t2 & 0x3f), len = 3;
+            if (cp < 0x800 || (cp & 0xf800) == 0xd800)
+                break;
+        } else {
+            if (b > 0xf4 || (((t1 & 0xc0) ^ 0x80) | ((t2 & 0xc0) ^ 0x80)
+                             | ((t3 & 0xc0) ^ 0x80)))
+                break;
+            cp = (uint32_t)(b & 0x07) << 18 | (t1 & 0x3f) << 12
+                 | (t2 & 0x3f) << 6 | (t3 & 0x3f);
+            if (cp < 0x10000 || cp > 0x10ffff)
+                break;
+            len = 4;
+        }
+        if (o)
+            o = utf16_encode(o, cp, big);
+        else
+            units += 1 + (cp >= 0x10000);
+        i += len;
+    }
+    k->i = i;
+    k->o = o;
+    k->counted += 2 * units;
+}
+
+/* UTF-8 into UTF-16LE: the run above, and the general loop for one
+ * character where it stops. */
+static bool chars_utf8_utf16le(const struct conv *c, const unsigned char *in,
+                               size_t n, size_t limit, enum conv_end end,
+                               struct cursor *k, const unsigned char *out_end,
+                               struct conv_stop *stop)
+{
+    for (;;) {
+        utf8_utf16_run(in, n, limit, k, out_end, false);
+        if (k->i >= limit)
+            return true;
+        if (!chars_between(c, ENC_UTF8, ENC_UTF16LE, in, n, k->i + 1, end,
+                           k, out_end, stop))
+            return false;
+    }
+}
 
 static bool chars_any(const struct conv *c, const unsigned char *in,
                       size_t n, size_t limit, enum conv_end end,
@@ -582,6 +648,24 @@ size_t conv_run(const struct conv *c, const unsigned char *in, size_t n,
     return out ? (size_t)(k.o - out) : k.counted;
 }
 
+bool conv_fixed_ratio(const struct conv *c, unsigned *mul, unsigned *div)
+{
+    /* Output units: ASCII and Latin-1 characters are single bytes in
+     * ASCII, Latin-1 and UTF-8 (ASCII only there); every character has a
+     * 4-byte form in UTF-32, and UTF-16 stays UTF-16. */
+    unsigned in = encoding_unit(c->from), out = encoding_unit(c->to);
+
+    if (c->policy != CONV_STOP)
+        return false; /* what is left out or replaced changes the size */
+    *mul = out;
+    *div = in;
+    if (c->from == ENC_ASCII || (c->from == ENC_LATIN1 && c->to != ENC_UTF8))
+        return true;
+    if (in == 4 && (out == 4 || c->to <= ENC_LATIN1))
+        return true;
+    return in == 2 && out == 2;
+}
+
 size_t conv_max_growth(const struct conv *c)
 {
     switch (c->to) {
@@ -599,7 +683,11 @@ size_t conv_max_growth(const struct conv *c)
 size_t conv_boundary(enum encoding from, const unsigned char *in, size_t n,
                      size_t at)
 {
-    at -= at % encoding_unit(from);
+    unsigned unit = encoding_unit(from);
+
+    if (at + unit > n) /* the unit at AT must be whole to be looked at */
+        at = n >= unit ? n - unit : 0;
+    at -= at % unit;
     if (from == ENC_UTF8) {
         /* A lead byte within 3 bytes back; past 3 continuation bytes no
          * character can still be open. */
@@ -611,7 +699,7 @@ size_t conv_boundary(enum encoding from, const unsigned char *in, size_t n,
         }
         return at;
     }
-    if (encoding_unit(from) == 2 && at >= 2 && at + 1 < n) {
+    if (unit == 2 && at >= 2 && at + 1 < n) {
         unsigned u = load16(in + at, from == ENC_UTF16BE);
         if (u >= 0xdc00 && u <= 0xdfff) /* keep a pair together */
             return at - 2;

@@ -81,10 +81,16 @@ size_t conv_run(const struct conv *c, const unsigned char *in, size_t n,
                 const unsigned char *out_end, size_t *used,
                 struct conv_stop *stop);
 
+/* When every character the conversion takes makes MUL / DIV bytes of
+ * output for each byte of input (ASCII into UTF-16: 2 / 1), true with
+ * *MUL and *DIV: the size of a valid input's output is known from its
+ * size alone. */
+bool conv_fixed_ratio(const struct conv *c, unsigned *mul, unsigned *div);
+
 /* The most bytes one input byte can become (a byte-order mark aside). */
 size_t conv_max_growth(const struct conv *c);
 
-/* A character boundary of the N bytes at IN at or at most 4 bytes before
+/* A character boundary of the N bytes at IN at or at most 7 bytes before
  * AT (< N), so that pieces cut there convert as the whole does. */
 size_t conv_boundary(enum encoding from, const unsigned char *in, size_t n,
                      size_t at);

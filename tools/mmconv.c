@@ -344,6 +344,8 @@ struct mapped {
     uint64_t size, start;      /* of INPUT; where its text starts */
     size_t window;
     bool writing;              /* the second pass */
+    bool fixed;                /* output sizes are input sizes * MUL / DIV */
+    unsigned mul, div;
     size_t *lengths;           /* each part's output, from the first pass */
     size_t nlengths, cap, next;
     uint64_t out_pos;          /* where the next batch's output goes */
@@ -411,7 +413,10 @@ static int batch_map_output(struct batch *b, mmio_view *view)
 
     for (unsigned i = 0; i < b->parts; i++) {
         b->out_off[i] = total;
-        total += m->lengths[m->next + i];
+        if (m->fixed)
+            total += (b->bounds[i + 1] - b->bounds[i]) / m->div * m->mul;
+        else
+            total += m->lengths[m->next + i];
     }
     b->out_off[b->parts] = total;
     b->out = nothing;
@@ -579,18 +584,22 @@ static int mapped_resolve(struct mapped *m)
     return 0;
 }
 
-/* Measures the output, sizes M->out to it and writes it: a byte-order
- * mark (when asked for and there is text), then the text. */
+/* Measures the output (unless its size follows from the input's: a
+ * fault then stops the one pass), sizes M->out to it and writes it: a
+ * byte-order mark (when asked for and there is text), then the text. */
 static int mapped_convert(struct mapped *m, const struct options *opt)
 {
     unsigned char bom[4];
     size_t bom_len = opt->bom ? encoding_bom(opt->to, bom) : 0;
-    uint64_t total = 0;
+    uint64_t total = 0, text = m->size - m->start;
     mmio_view view;
 
+    m->fixed = conv_fixed_ratio(&m->conv, &m->mul, &m->div);
     progress_start(&m->progress, opt->progress, m->input,
-                   2 * (m->size - m->start));
-    if (mapped_pass(m) < 0)
+                   m->fixed ? text : 2 * text);
+    if (m->fixed)
+        total = text / m->div * m->mul;
+    else if (mapped_pass(m) < 0)
         return -1;
     for (size_t i = 0; i < m->nlengths; i++)
         total += m->lengths[i];
