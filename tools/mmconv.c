@@ -661,6 +661,34 @@ static bool same_file(mmio_file *in, const char *output, mmio_file *out)
     return same;
 }
 
+/* Converts IN (SIZE bytes, when regular) into the file OPT->output,
+ * atomically; closes IN (and *IN becomes NULL) before the commit, since
+ * Windows renames nothing over a file that is open. */
+static int convert_to_file(const struct options *opt, const struct conv *conv,
+                           mmio_file **in, uint64_t size)
+{
+    mmio_error err;
+    mmio_file *out = mmio_create(opt->output, MMIO_RDWR | MMIO_ATOMIC, &err);
+    int status;
+
+    if (!out) {
+        tool_warn_error(&err);
+        return EXIT_TROUBLE;
+    }
+    if (mmio_kind(*in) == MMIO_KIND_REGULAR && size > 0)
+        status = convert_file(opt, conv, *in, size, out);
+    else
+        status = stream_into(opt, conv, *in, out, false);
+    mmio_close(*in, NULL);
+    *in = NULL;
+    if (status == 0 && mmio_commit(out, &err) < 0) {
+        tool_warn_error(&err);
+        status = EXIT_TROUBLE;
+    }
+    mmio_close(out, NULL);
+    return status;
+}
+
 /* Converts OPT->input into OPT->output; returns the exit status. */
 static int convert(const struct options *opt, const struct conv *conv)
 {
@@ -668,40 +696,19 @@ static int convert(const struct options *opt, const struct conv *conv)
     mmio_file *in, *out = NULL;
     mmio_error err;
     uint64_t size = 0;
-    int status;
+    int status = EXIT_TROUBLE;
 
     in = tool_open_input(opt->input, &err);
-    if (!in || mmio_size(in, &size, &err) < 0) {
+    if (!in || mmio_size(in, &size, &err) < 0
+        || (to_stdout && !(out = mmio_stdout(&err))))
         tool_warn_error(&err);
-        mmio_close(in, NULL);
-        return EXIT_TROUBLE;
-    }
-    if (to_stdout && !(out = mmio_stdout(&err))) {
-        tool_warn_error(&err);
-        return EXIT_TROUBLE;
-    }
-    if (same_file(in, opt->output, out)) {
+    else if (same_file(in, opt->output, out))
         tool_warn("%s: input file is output file", tool_quote(opt->input));
-        return EXIT_TROUBLE;
-    }
-    if (to_stdout)
-        return stream_into(opt, conv, in, out, true);
-    out = mmio_create(opt->output, MMIO_RDWR | MMIO_ATOMIC, &err);
-    if (!out) {
-        tool_warn_error(&err);
-        return EXIT_TROUBLE;
-    }
-    if (mmio_kind(in) == MMIO_KIND_REGULAR && size > 0)
-        status = convert_file(opt, conv, in, size, out);
+    else if (to_stdout)
+        status = stream_into(opt, conv, in, out, true);
     else
-        status = stream_into(opt, conv, in, out, false);
-    /* Closed first: Windows renames nothing over a file that is open. */
-    if (strcmp(opt->input, "-") != 0)
-        mmio_close(in, NULL);
-    if (status == 0 && mmio_commit(out, &err) < 0) {
-        tool_warn_error(&err);
-        status = 1;
-    }
+        status = convert_to_file(opt, conv, &in, size);
+    mmio_close(in, NULL);
     mmio_close(out, NULL);
     return status;
 }
