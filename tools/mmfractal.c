@@ -119,12 +119,12 @@ static size_t row_size(uint32_t width)
     return ((size_t)width * 3 + 3) / 4 * 4;
 }
 
-/* Fills ROW, row R of the file (0 is the bottom of the picture). */
+/* Fills the pixels of ROW, row R of the file (0 is the bottom of the
+ * picture); its padding stays as the new file has it, zeros. */
 static void render_row(const struct image *im, unsigned char *row, uint32_t r)
 {
     double step_x = pixel_step(im->x0, im->x1, im->width);
     double cy = im->y0 + (double)r * pixel_step(im->y0, im->y1, im->height);
-    size_t padding = row_size(im->width) - (size_t)im->width * 3;
 
     for (uint32_t c = 0; c < im->width; c++) {
         double cx = im->x0 + (double)c * step_x;
@@ -133,7 +133,6 @@ static void render_row(const struct image *im, unsigned char *row, uint32_t r)
         memcpy(row + 3 * (size_t)c,
                n == im->iterations ? black : palette[n % 16], 3);
     }
-    memset(row + 3 * (size_t)im->width, 0, padding);
 }
 
 /* Fills rows INDEX, INDEX + COUNT, ... of the image at PIXELS: neighbouring
