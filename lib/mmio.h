@@ -304,6 +304,13 @@ typedef struct mmio_exit {
 /* Waits for P to end, says how in *HOW and frees P. */
 int mmio_wait(mmio_process *p, mmio_exit *how, mmio_error *err);
 
+/* Waits until one of the COUNT processes in P (NULL entries are passed
+ * over) has ended: sets *WHICH to its index and *HOW to how it ended,
+ * frees it and sets P[*WHICH] to NULL.  Fails when all are NULL.  Call it
+ * from one thread at a time. */
+int mmio_wait_any(mmio_process **p, unsigned count, unsigned *which,
+                  mmio_exit *how, mmio_error *err);
+
 /* Ends P at once if it is still running (SIGKILL, TerminateProcess);
  * mmio_wait still reaps it. */
 void mmio_stop(mmio_process *p);

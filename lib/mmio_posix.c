@@ -1220,6 +1220,39 @@ int mmio_wait(mmio_process *p, mmio_exit *how, mmio_error *err)
     return 0;
 }
 
+/* Waits for P[WHICH], which must not be NULL, in mmio_wait_any's way. */
+static int wait_entry(mmio_process **p, unsigned which, unsigned *got,
+                      mmio_exit *how, mmio_error *err)
+{
+    mmio_process *one = p[which];
+
+    p[which] = NULL;
+    *got = which;
+    return mmio_wait(one, how, err);
+}
+
+int mmio_wait_any(mmio_process **p, unsigned count, unsigned *which,
+                  mmio_exit *how, mmio_error *err)
+{
+    unsigned first = count;
+    siginfo_t info;
+
+    for (unsigned i = count; i-- > 0;)
+        if (p[i])
+            first = i;
+    if (first == count)
+        return mmio_fail(err, "wait", NULL, ECHILD);
+    /* Which child has ended, without reaping it: it may not be one of P. */
+    do
+        info.si_pid = 0;
+    while (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR);
+    for (unsigned i = first; i < count; i++)
+        if (p[i] && p[i]->pid == info.si_pid)
+            return wait_entry(p, i, which, how, err);
+    /* Another child of this process: wait for the first of P instead. */
+    return wait_entry(p, first, which, how, err);
+}
+
 void mmio_stop(mmio_process *p)
 {
     kill(p->pid, SIGKILL); /* not reaped yet: the pid is still P's */

@@ -1074,6 +1074,61 @@ int mmio_wait(mmio_process *p, mmio_exit *how, mmio_error *err)
     return status;
 }
 
+/* Waits for P[WHICH], which must not be NULL, in mmio_wait_any's way. */
+static int wait_entry(mmio_process **p, unsigned which, unsigned *got,
+                      mmio_exit *how, mmio_error *err)
+{
+    mmio_process *one = p[which];
+
+    p[which] = NULL;
+    *got = which;
+    return mmio_wait(one, how, err);
+}
+
+/* The index in P of one process that has ended among those past the
+ * first MAXIMUM_WAIT_OBJECTS, or COUNT. */
+static unsigned ended_past_first(mmio_process **p, unsigned count)
+{
+    unsigned seen = 0;
+
+    for (unsigned i = 0; i < count; i++)
+        if (p[i] && seen++ >= MAXIMUM_WAIT_OBJECTS
+            && WaitForSingleObject(p[i]->h, 0) == WAIT_OBJECT_0)
+            return i;
+    return count;
+}
+
+int mmio_wait_any(mmio_process **p, unsigned count, unsigned *which,
+                  mmio_exit *how, mmio_error *err)
+{
+    HANDLE handles[MAXIMUM_WAIT_OBJECTS];
+    unsigned index[MAXIMUM_WAIT_OBJECTS];
+
+    for (;;) {
+        DWORD n = 0, got;
+        unsigned more = 0, late;
+        for (unsigned i = 0; i < count; i++) {
+            if (p[i] && n < MAXIMUM_WAIT_OBJECTS) {
+                handles[n] = p[i]->h;
+                index[n++] = i;
+            } else if (p[i]) {
+                more++;
+            }
+        }
+        if (n == 0)
+            return mmio_fail(err, "wait", NULL, ERROR_INVALID_PARAMETER);
+        /* Windows waits for at most 64 at once: past that, look at the
+         * others every 10 ms. */
+        got = WaitForMultipleObjects(n, handles, FALSE, more ? 10 : INFINITE);
+        if (got < WAIT_OBJECT_0 + n)
+            return wait_entry(p, index[got - WAIT_OBJECT_0], which, how, err);
+        if (got != WAIT_TIMEOUT)
+            return fail_last(err, "wait", NULL);
+        if ((late = ended_past_first(p, count)) < count)
+            return wait_entry(p, late, which, how, err);
+    }
+}
+
 void mmio_stop(mmio_process *p)
 {
     TerminateProcess(p->h, 1);

@@ -159,7 +159,9 @@ let_others_in() {
     "$(tool_path mmfractal)" --processes=2 --size=2000x2000 --iterations=1000000 \
         "$T/out/m.bmp" 2> "$T/err" &
     local pid=$! worker tries=0
-    until worker=$(pgrep -o -P "$pid") && [ "$(pgrep -c -P "$pid")" -eq 2 ]; do
+    # The last worker: the first process hears of it while worker 0 still
+    # runs.
+    until worker=$(pgrep -P "$pid" -f -- '--worker=1,') && [ "$(pgrep -c -P "$pid")" -eq 2 ]; do
         [ $((tries += 1)) -lt 500 ] || fail "no workers"
         sleep 0.01
     done
@@ -167,7 +169,7 @@ let_others_in() {
     local status=0
     wait "$pid" || status=$?
     [ "$status" -eq 1 ] || fail "status $status"
-    [ "$(cat "$T/err")" = "mmfractal: worker 0: killed by signal 9 (Killed)" ] ||
+    [ "$(cat "$T/err")" = "mmfractal: worker 1: killed by signal 9 (Killed)" ] ||
         fail "stderr: $(cat "$T/err")"
     assert_only_file "$T/out"
     [ -z "$(pgrep -P "$pid")" ] || fail "a worker outlived the run"

@@ -232,36 +232,43 @@ static void worker_option(const struct options *opt, unsigned index,
              im->iterations, bits[0], bits[1], bits[2], bits[3]);
 }
 
-/* Ends the workers from FIRST on, after a failure. */
-static void stop_workers(mmio_process **workers, unsigned first,
-                         unsigned count)
+/* Ends the workers not waited for yet, after a failure. */
+static void stop_workers(mmio_process **workers, unsigned count)
 {
-    for (unsigned i = first; i < count; i++)
+    for (unsigned i = 0; i < count; i++)
         if (workers[i])
             mmio_stop(workers[i]);
 }
 
-/* Waits for every worker started; reports the first that failed and
- * ends the rest then.  Returns 0, or -1 after a report. */
+/* Waits for every worker started, in the order they end; reports the
+ * first that fails and ends the rest then.  Returns STATUS, or -1 after
+ * a report. */
 static int wait_workers(mmio_process **workers, unsigned count, int status)
 {
-    for (unsigned i = 0; i < count; i++) {
-        mmio_exit how;
-        mmio_error err;
-        char why[128];
-        if (!workers[i])
-            continue;
-        if (mmio_wait(workers[i], &how, &err) < 0) {
-            tool_warn("worker %u: %s", i, mmio_format_error(&err, why, sizeof why));
-        } else if (status == 0 && (how.signal || how.status)) {
-            tool_warn("worker %u: %s", i, mmio_exit_string(&how, why, sizeof why));
-        } else {
-            continue;
+    unsigned left = 0, i;
+    mmio_exit how;
+    mmio_error err;
+    char why[128];
+
+    for (i = 0; i < count; i++)
+        left += workers[i] != NULL;
+    for (; left > 0; left--) {
+        if (mmio_wait_any(workers, count, &i, &how, &err) < 0) {
+            tool_warn("%s", mmio_format_error(&err, why, sizeof why));
+            break;
         }
-        if (status == 0)
-            stop_workers(workers, i + 1, count);
-        status = -1;
+        if (status == 0 && (how.signal || how.status)) {
+            tool_warn("worker %u: %s", i, mmio_exit_string(&how, why, sizeof why));
+            stop_workers(workers, count);
+            status = -1;
+        }
     }
+    for (i = 0; left > 0 && i < count; i++) /* only when waiting failed */
+        if (workers[i]) {
+            mmio_stop(workers[i]);
+            mmio_wait(workers[i], &how, NULL);
+            status = -1;
+        }
     return status;
 }
 
@@ -290,7 +297,7 @@ static int render_processes(struct options *opt, mmio_file *out)
         workers[i] = mmio_spawn_self(args, &err);
         if (!workers[i]) {
             tool_warn("worker %u: %s", i, mmio_format_error(&err, why, sizeof why));
-            stop_workers(workers, 0, i);
+            stop_workers(workers, i);
             status = -1;
         }
     }

@@ -1228,6 +1228,39 @@ static void stopped_process_is_reaped(void)
 #endif
 }
 
+/* Process COUNT - 1 exits with status 7, the others hang until stopped:
+ * the one that ended is waited for first, past Windows's 64 handles. */
+static void wait_any_takes_whichever_ends(void)
+{
+    enum { COUNT = 66 };
+    const char *hang[] = { "test_mmio", "--spawned", "hang", NULL };
+    const char *exit7[] = { "test_mmio", "--spawned", "exit", "7", NULL };
+    mmio_process *p[COUNT + 1] = { NULL };
+    mmio_exit how = { -1, -1 };
+    unsigned which = 0, waited = 1, stopped_ok = 1;
+    mmio_error err = { 0 };
+
+    fflush(stdout);
+    for (unsigned i = 0; i < COUNT; i++) {
+        p[i] = mmio_spawn_self((char *const *)(i == COUNT - 1 ? exit7 : hang),
+                               NULL);
+        CHECK(p[i] != NULL);
+    }
+    CHECK(mmio_wait_any(p, COUNT + 1, &which, &how, &err) == 0);
+    CHECK(which == COUNT - 1 && how.status == 7 && how.signal == 0);
+    CHECK(p[COUNT - 1] == NULL);
+    for (unsigned i = 0; i < COUNT; i++)
+        if (p[i])
+            mmio_stop(p[i]);
+    for (; waited < COUNT; waited++) {
+        if (mmio_wait_any(p, COUNT + 1, &which, &how, &err) < 0)
+            break;
+        stopped_ok &= which < COUNT - 1 && (how.signal != 0 || how.status == 1);
+    }
+    CHECK(waited == COUNT && stopped_ok);
+    CHECK(mmio_wait_any(p, COUNT + 1, &which, &how, &err) < 0);
+}
+
 static void crash_is_told_from_exit(void)
 {
     mmio_exit crash = { (int)0xC0000005u, 0 };
@@ -1327,6 +1360,7 @@ int main(int argc, char **argv)
     RUN(shared_file_is_written_by_spawned_process);
     RUN(open_shared_refuses_what_was_not_shared);
     RUN(stopped_process_is_reaped);
+    RUN(wait_any_takes_whichever_ends);
     RUN(crash_is_told_from_exit);
 #ifdef _WIN32
     RUN(argument_without_utf8_is_refused);
