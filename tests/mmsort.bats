@@ -497,6 +497,23 @@ make_budget_input() {
     assert_same_bytes whole sorted
 }
 
+@test "--progress changes nothing in the result and clears its line" {
+    make_budget_input "$T/big"
+    LC_ALL=C sort "$T/big" > "$T/sorted"
+    local opts
+    for opts in "" "-S 64K"; do
+        # shellcheck disable=SC2086
+        run --separate-stderr mmsort --progress $opts -o "$T/out" "$T/big"
+        assert_success
+        assert_same_bytes "$T/sorted" "$T/out"
+        [[ "$stderr" != *$'\n'* ]] || fail "the progress line scrolled: $stderr"
+        [ -z "$(printf '%s' "${stderr##*$'\r'}" | tr -d ' ')" ] || fail "not cleared: '$stderr'"
+    done
+    run --separate-stderr mmsort --progress --record-size=2 "$T/big"
+    assert_failure 2
+    [ "$stderr" = "mmsort: option '--progress' does not apply to records (--record-size)" ]
+}
+
 # ---- merging ------------------------------------------------------------------
 
 @test "-m merges sorted inputs, equal lines from the earlier input first" {

@@ -14,6 +14,7 @@
 #include "bytescan.h"
 #include "mmio.h"
 #include "parallel.h"
+#include "progress.h"
 #include "size.h"
 #include "sortkey.h"
 #include "sortlines.h"
@@ -54,6 +55,7 @@ static const char usage_text[] =
     "  -t, --field-separator=SEP  use SEP instead of non-blank to blank transition\n"
     "  -T, --temporary-directory=DIR  use DIR for temporaries\n"
     "      --parallel=N          change the number of sorts run concurrently to N\n"
+    "      --progress            show the phase and how far it is on standard error\n"
     "  -u, --unique              with -c, check for strict ordering;\n"
     "                              without -c, output only the first of an equal run\n"
     "  -z, --zero-terminated     line delimiter is NUL, not newline\n"
@@ -87,7 +89,7 @@ static const char usage_text[] =
 
 enum {
     OPT_HELP = 256, OPT_VERSION, OPT_PARALLEL, OPT_SORT, OPT_CHECK,
-    OPT_RECORD_SIZE, OPT_KEY_OFFSET, OPT_KEY_SIZE, OPT_KEY_TYPE
+    OPT_RECORD_SIZE, OPT_KEY_OFFSET, OPT_KEY_SIZE, OPT_KEY_TYPE, OPT_PROGRESS
 };
 
 static const struct option long_options[] = {
@@ -114,6 +116,7 @@ static const struct option long_options[] = {
     { "version-sort", no_argument, NULL, 'V' },
     { "zero-terminated", no_argument, NULL, 'z' },
     { "parallel", required_argument, NULL, OPT_PARALLEL },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
     { "record-size", required_argument, NULL, OPT_RECORD_SIZE },
     { "key-offset", required_argument, NULL, OPT_KEY_OFFSET },
     { "key-size", required_argument, NULL, OPT_KEY_SIZE },
@@ -168,6 +171,7 @@ struct options {
     bool size_given;
     const char **temp_dirs; /* -T, in order; or mmio_temp_dir() alone */
     size_t temp_dir_count;
+    bool progress;          /* --progress */
     struct record_options records; /* --record-size and its key */
     int text_only;          /* the last option given that only text takes */
 };
@@ -290,7 +294,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 
     while ((opt = tool_getopt(argc, argv, "bcCdfghiIk:mMno:rsS:t:T:uVz",
                               long_options)) != -1) {
-        if (opt == OPT_SORT || (opt < 256 && strchr("bdfghikmMntVz", opt)))
+        if (opt == OPT_SORT || opt == OPT_PROGRESS
+            || (opt < 256 && strchr("bdfghikmMntVz", opt)))
             o->text_only = opt;
         switch (opt) {
         case 'c': case 'C': set_check(o, opt); break;
@@ -314,6 +319,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'z': o->spec.eol = '\0'; break;
         case OPT_PARALLEL: parse_parallel(o, optarg); break;
         case OPT_SORT: parse_sort_word(o, optarg); break;
+        case OPT_PROGRESS: o->progress = true; break;
         case OPT_RECORD_SIZE: case OPT_KEY_OFFSET: case OPT_KEY_SIZE:
         case OPT_KEY_TYPE:
             record_option(&o->records, opt - OPT_RECORD_SIZE, optarg);
@@ -349,6 +355,7 @@ struct sort {
     size_t *runs;        /* -m: where each input's lines start, and the end */
     bool by_key;         /* sort_lines finds the first keys: no prefixes */
     size_t max_lines;    /* more lines than this: sorted in runs (or 0) */
+    struct progress progress; /* --progress */
     bool external;       /* there are more: no lines were found */
 };
 
@@ -369,6 +376,16 @@ static void load_input(struct input *in, const char *name, bool in_place)
                   &in->view, &err) < 0)
         xdie_error("read failed", &err);
     mmio_advise(&in->view, MMIO_WILLNEED);
+}
+
+/* The size of all the inputs, for --progress. */
+static uint64_t input_bytes(const struct sort *s)
+{
+    uint64_t bytes = 0;
+
+    for (size_t i = 0; i < s->input_count; i++)
+        bytes += s->inputs[i].view.size;
+    return bytes;
 }
 
 /* Unmaps and closes the inputs: Windows renames no file that is mapped. */
@@ -642,6 +659,7 @@ struct output {
     unsigned char *buf;
     size_t used;
     unsigned char eol;  /* for emit_line */
+    struct progress *progress; /* counts the bytes written, or NULL */
 };
 
 static void xwrite_output(struct output *o, const void *data, size_t size)
@@ -659,6 +677,8 @@ static void xwrite_output(struct output *o, const void *data, size_t size)
 static void output_flush(struct output *o)
 {
     xwrite_output(o, o->buf, o->used);
+    if (o->progress)
+        progress_add(o->progress, o->used);
     o->used = 0;
 }
 
@@ -819,7 +839,7 @@ static void remap_input(struct input *in, uint64_t size, struct output *o)
 static void write_in_place(struct sort *s)
 {
     struct input *in = &s->inputs[0];
-    struct output o = { in->file, in->name, NULL, 0, 0 };
+    struct output o = { in->file, in->name, NULL, 0, 0, NULL };
     struct writer w = { s, &o, NULL, NULL, 1 };
     size_t size = plan_parts(s, &w), old_size = in->view.size;
     struct copy_back back = { NULL, malloc(size ? size : 1), size };
@@ -849,7 +869,7 @@ static void write_in_place(struct sort *s)
  * replaced atomically (it may be one of the inputs). */
 static void write_output(struct sort *s)
 {
-    struct output o = { NULL, "standard output", NULL, 0, 0 };
+    struct output o = { NULL, "standard output", NULL, 0, 0, NULL };
     struct writer w = { s, &o, NULL, NULL, 1 };
     const char *path = s->options.output;
     mmio_error err;
@@ -1019,7 +1039,8 @@ static void merge_runs_into(struct external *x, size_t first, size_t count,
 static void merge_to_run(struct external *x, size_t first, size_t count,
                          unsigned level)
 {
-    struct output o = { NULL, NULL, malloc(OUT_SIZE), 0, x->sort->options.spec.eol };
+    struct output o = { NULL, NULL, malloc(OUT_SIZE), 0, x->sort->options.spec.eol,
+                        NULL };
     struct run merged;
 
     o.file = xcreate_temporary(x, &o.name);
@@ -1042,7 +1063,7 @@ static void sort_piece(struct external *x, const struct input *in,
 {
     struct sort piece = *x->sort;
     struct input part = *in;
-    struct output o = { NULL, NULL, NULL, 0, 0 };
+    struct output o = { NULL, NULL, NULL, 0, 0, NULL };
     mmio_error err;
 
     o.file = xcreate_temporary(x, &o.name);
@@ -1093,11 +1114,12 @@ static void sort_external(struct sort *s)
     struct external x = { s, NULL, 0, 0 };
     const char *path = s->options.output;
     struct output o = { NULL, "standard output", malloc(OUT_SIZE), 0,
-                        s->options.spec.eol };
+                        s->options.spec.eol, &s->progress };
     mmio_error err;
 
     if (!o.buf)
         xdie("memory exhausted");
+    progress_start(&s->progress, s->options.progress, "sorting", input_bytes(s));
     for (size_t i = 0; i < s->input_count; i++) {
         struct input *in = &s->inputs[i];
         struct piece_cut c = { in->view.data, (const unsigned char *)in->view.data + in->view.size,
@@ -1106,8 +1128,11 @@ static void sort_external(struct sort *s)
             if (parallel_run(1, cut_piece, &c, &err) < 0)
                 xdie_shrunk(s);
             sort_piece(&x, in, c.p, c.cut);
+            progress_add(&s->progress, (uint64_t)(c.cut - c.p));
         }
     }
+    progress_end(&s->progress);
+    progress_start(&s->progress, s->options.progress, "merging", input_bytes(s));
     release_inputs(s);
     while (x.count > MERGE_FANIN)
         merge_to_run(&x, 0, MERGE_FANIN, 0);
@@ -1117,6 +1142,7 @@ static void sort_external(struct sort *s)
     if (path)
         o.name = path;
     merge_runs_into(&x, 0, x.count, &o);
+    progress_end(&s->progress);
     if (path && mmio_commit(o.file, &err) < 0)
         xdie_write(&o, &err);
     if (mmio_close(o.file, &err) < 0)
@@ -1198,8 +1224,9 @@ static int sort_records(const struct options *o, char **names, int count)
                               o->spec.unique, o->in_place, o->check, o->output,
                               o->threads };
 
-    if (o->text_only == OPT_SORT)
-        xdie("option '--sort' does not apply to records (--record-size)");
+    if (o->text_only == OPT_SORT || o->text_only == OPT_PROGRESS)
+        xdie("option '--%s' does not apply to records (--record-size)",
+             o->text_only == OPT_SORT ? "sort" : "progress");
     if (o->text_only)
         xdie("option '-%c' does not apply to records (--record-size)",
              o->text_only);
@@ -1210,6 +1237,7 @@ int main(int argc, char **argv)
 {
     static struct sort sort;
     mmio_error err;
+    uint64_t bytes;
 
     tool_start("mmsort", &argc, &argv);
     sort_spec_init(&sort.options.spec);
@@ -1239,9 +1267,14 @@ int main(int argc, char **argv)
         sort_external(&sort);
         return tool_finish(0);
     }
+    bytes = input_bytes(&sort);
+    progress_start(&sort.progress, sort.options.progress, "sorting", 2 * bytes);
     if (parallel_run(1, sort_guarded, &sort, &err) < 0)
         xdie_shrunk(&sort);
+    progress_add(&sort.progress, bytes);
     write_output(&sort);
+    progress_add(&sort.progress, bytes);
+    progress_end(&sort.progress);
     free(sort.lines);
     return tool_finish(0);
 }
