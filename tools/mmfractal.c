@@ -61,6 +61,11 @@ static const struct option long_options[] = {
 
 #define MAX_WORKERS 1024u
 #define HEADER_SIZE 54u
+/* The header's first reserved field, 16 bits: while worker processes
+ * draw, each adds one to it when its rows are done, so that one that
+ * ended with status 0 without finishing (killed from outside under Wine,
+ * or by TerminateProcess with 0) is seen.  It is 0 again in the file. */
+#define FINISHED_AT 6u
 
 /* What is drawn: the picture and the plane it shows. */
 struct image {
@@ -272,6 +277,29 @@ static int wait_workers(mmio_process **workers, unsigned count, int status)
     return status;
 }
 
+/* Checks that every worker counted itself in the header as finished,
+ * and sets the count back to 0.  Returns 0, or -1 after a report. */
+static int check_finished(const struct options *opt, mmio_file *out)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    unsigned finished;
+
+    if (mmio_map(out, 0, HEADER_SIZE, MMIO_MAP_SHARED, &v, &err) < 0) {
+        tool_warn_error(&err);
+        return -1;
+    }
+    finished = __atomic_load_n((uint16_t *)(v.data + FINISHED_AT),
+                               __ATOMIC_SEQ_CST);
+    memset(v.data + FINISHED_AT, 0, 2);
+    mmio_unmap(&v, NULL);
+    if (finished == opt->workers)
+        return 0;
+    tool_warn("only %u of %u workers finished their rows", finished,
+              opt->workers);
+    return -1;
+}
+
 /* Starts the workers, each to render its share of OUT's rows through a
  * mapping of its own, and waits for them.  Returns 0, or -1 after a
  * report. */
@@ -303,7 +331,7 @@ static int render_processes(struct options *opt, mmio_file *out)
     }
     status = wait_workers(workers, opt->workers, status);
     free(workers);
-    return status;
+    return status == 0 ? check_finished(opt, out) : status;
 }
 
 /* What a worker process does: maps the shared output and renders its
@@ -320,6 +348,9 @@ static int worker_main(const struct options *opt)
     if (out && mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
         job.pixels = v.data + HEADER_SIZE;
         status = mmio_guard(render_job, &job, &err);
+        if (status == 0)
+            __atomic_add_fetch((uint16_t *)(v.data + FINISHED_AT), 1,
+                               __ATOMIC_SEQ_CST);
         if (status < 0 && !err.path)
             err.path = opt->output;
         mmio_unmap(&v, NULL);
