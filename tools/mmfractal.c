@@ -217,7 +217,7 @@ static int render_threads(const struct image *im, mmio_view *v,
     return parallel_run(count, render_part, &job, err);
 }
 
-/* ---- Worker processes ----------------------------------------------------- */
+/* ---- Worker processes ------------------------------------------------ */
 
 /* The internal option that tells worker INDEX what to draw: its place,
  * the shared output, and the image, the region as the bits of its
@@ -263,7 +263,8 @@ static int wait_workers(mmio_process **workers, unsigned count, int status)
             break;
         }
         if (status == 0 && (how.signal || how.status)) {
-            tool_warn("worker %u: %s", i, mmio_exit_string(&how, why, sizeof why));
+            tool_warn("worker %u: %s", i,
+                      mmio_exit_string(&how, why, sizeof why));
             stop_workers(workers, count);
             status = -1;
         }
@@ -324,7 +325,8 @@ static int render_processes(struct options *opt, mmio_file *out)
         worker_option(opt, i, worker, sizeof worker);
         workers[i] = mmio_spawn_self(args, &err);
         if (!workers[i]) {
-            tool_warn("worker %u: %s", i, mmio_format_error(&err, why, sizeof why));
+            tool_warn("worker %u: %s", i,
+                      mmio_format_error(&err, why, sizeof why));
             stop_workers(workers, i);
             status = -1;
         }
@@ -345,7 +347,8 @@ static int worker_main(const struct options *opt)
     struct job job = { im, NULL, opt->worker_index, opt->workers };
     int status = -1;
 
-    if (out && mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
+    if (out
+        && mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
         job.pixels = v.data + HEADER_SIZE;
         status = mmio_guard(render_job, &job, &err);
         if (status == 0)
@@ -391,7 +394,8 @@ static int render_mapped(const struct options *opt, mmio_file *out)
     if (mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
         mmio_advise(&v, MMIO_WILLWRITE);
         write_header(im, v.data);
-        status = opt->processes ? 0 : render_threads(im, &v, opt->workers, &err);
+        status = opt->processes ? 0
+                                : render_threads(im, &v, opt->workers, &err);
         if (status < 0 && !err.path)
             err.path = opt->output;
         /* Unmapped before the commit: Windows renames no mapped file. */
@@ -420,7 +424,7 @@ static int render(struct options *opt)
     return status < 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
 }
 
-/* ---- Options -------------------------------------------------------------- */
+/* ---- Options --------------------------------------------------------- */
 
 /* A count from 1 to MAX in decimal, all of TEXT, or a usage error. */
 static uint64_t xcount(const char *what, const char *text, uint64_t max)
@@ -472,7 +476,8 @@ static void parse_region(struct image *im, const char *text)
     ok = ok && v[0] < v[1] && v[2] < v[3] && isfinite(v[1] - v[0])
          && isfinite(v[3] - v[2]);
     if (!ok)
-        tool_usage_error("invalid region: %s (X0,X1,Y0,Y1 with X0 < X1, Y0 < Y1)",
+        tool_usage_error("invalid region: %s "
+                         "(X0,X1,Y0,Y1 with X0 < X1, Y0 < Y1)",
                          tool_quote(text));
     im->x0 = v[0];
     im->x1 = v[1];
