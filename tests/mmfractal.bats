@@ -184,6 +184,32 @@ let_others_in() {
     [ -z "$(pgrep -f -- "--worker=.*$T/out/m.bmp")" ] || fail "a worker outlived the run"
 }
 
+@test "the workers stop when the first process is killed" {
+    mkdir "$T/out"
+    $MMTOOLS_RUNNER "$(tool_path mmfractal)" --processes=2 --size=1000x1000 --iterations=100000 \
+        "$T/out/m.bmp" &
+    local launcher=$! first tries=0
+    until [ "$(pgrep -c -f -- "--worker=.*$T/out/m.bmp")" -eq 2 ]; do
+        [ $((tries += 1)) -lt 1000 ] || fail "no workers"
+        sleep 0.01
+    done
+    # Under Wine the first process is not the launcher: found by its options.
+    first=$(pgrep -f -- "--processes=2 .*$T/out/m.bmp" | grep -vx "$launcher" || echo "$launcher")
+    [ -n "$MMTOOLS_RUNNER" ] || first=$launcher
+    kill -KILL "$first"
+    wait "$launcher" || true
+    # Each worker looks between rows, a fraction of a second apart here;
+    # without looking they would work on for half a minute.
+    tries=0
+    while pgrep -f -- "--worker=.*$T/out/m.bmp" > /dev/null; do
+        [ $((tries += 1)) -lt 1000 ] || fail "the workers work on"
+        sleep 0.01
+    done
+    # On Windows a process killed outright cannot remove its temporary.
+    [ -z "$MMTOOLS_RUNNER" ] || rm -f "$T"/out/.mmtools.*
+    assert_only_file "$T/out"
+}
+
 @test "a file cut short under the workers is an error, and no output is left" {
     require_posix "/proc"
     local kind

@@ -141,14 +141,20 @@ static void render_row(const struct image *im, unsigned char *row, uint32_t r)
 }
 
 /* Fills rows INDEX, INDEX + COUNT, ... of the image at PIXELS: neighbouring
- * rows cost about the same, so every worker gets an even share. */
-static void render_share(const struct image *im, unsigned char *pixels,
-                         unsigned index, unsigned count)
+ * rows cost about the same, so every worker gets an even share.  A worker
+ * process (ORPHANS_STOP) stops when the first process has gone: returns
+ * 1 then, else 0. */
+static int render_share(const struct image *im, unsigned char *pixels,
+                        unsigned index, unsigned count, bool orphans_stop)
 {
     size_t stride = row_size(im->width);
 
-    for (uint32_t r = index; r < im->height; r += count)
+    for (uint32_t r = index; r < im->height; r += count) {
+        if (orphans_stop && !mmio_parent_alive())
+            return 1;
         render_row(im, pixels + r * stride, r);
+    }
+    return 0;
 }
 
 /* ---- The file ---------------------------------------------------------- */
@@ -190,14 +196,15 @@ struct job {
     const struct image *image;
     unsigned char *pixels;
     unsigned index, count;
+    bool orphans_stop;       /* in a worker process */
 };
 
 static int render_job(void *ctx)
 {
     const struct job *job = ctx;
 
-    render_share(job->image, job->pixels, job->index, job->count);
-    return 0;
+    return render_share(job->image, job->pixels, job->index, job->count,
+                        job->orphans_stop);
 }
 
 static int render_part(void *ctx, unsigned index)
@@ -212,7 +219,7 @@ static int render_part(void *ctx, unsigned index)
 static int render_threads(const struct image *im, mmio_view *v,
                           unsigned count, mmio_error *err)
 {
-    struct job job = { im, v->data + HEADER_SIZE, 0, count };
+    struct job job = { im, v->data + HEADER_SIZE, 0, count, false };
 
     return parallel_run(count, render_part, &job, err);
 }
@@ -344,12 +351,13 @@ static int worker_main(const struct options *opt)
     mmio_error err = { 0 };
     mmio_view v = { 0 };
     mmio_file *out = mmio_open_shared(opt->share, opt->output, &err);
-    struct job job = { im, NULL, opt->worker_index, opt->workers };
+    struct job job = { im, NULL, opt->worker_index, opt->workers, true };
     int status = -1;
 
     if (out
         && mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
         job.pixels = v.data + HEADER_SIZE;
+        /* 1: the first process has gone, and no one waits for the rows. */
         status = mmio_guard(render_job, &job, &err);
         if (status == 0)
             __atomic_add_fetch((uint16_t *)(v.data + FINISHED_AT), 1,
@@ -361,7 +369,7 @@ static int worker_main(const struct options *opt)
     if (status < 0)
         tool_warn_error(&err);
     mmio_close(out, NULL);
-    return status < 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
+    return status != 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
 }
 
 /* ---- The output ---------------------------------------------------------- */
