@@ -374,22 +374,6 @@ static int worker_main(const struct options *opt)
 
 /* ---- The output ---------------------------------------------------------- */
 
-/* Creates OUTPUT, atomically, as a regular file of SIZE bytes; NULL
- * after reporting a failure. */
-static mmio_file *create_output(const char *path, uint64_t size)
-{
-    mmio_error err;
-    mmio_file *out = mmio_create(path, MMIO_RDWR | MMIO_ATOMIC, &err);
-
-    if (out && mmio_kind(out) != MMIO_KIND_REGULAR)
-        err = (mmio_error){ "create", mmio_path(out), MMIO_ENOTREG };
-    else if (out && mmio_resize(out, size, &err) == 0)
-        return out;
-    tool_warn_error(&err);
-    mmio_close(out, NULL);
-    return NULL;
-}
-
 /* Writes the header into OUT and, with threads, the pixels.  Returns 0,
  * or -1 after a report. */
 static int render_mapped(const struct options *opt, mmio_file *out)
@@ -418,7 +402,7 @@ static int render_mapped(const struct options *opt, mmio_file *out)
  * Returns the exit status. */
 static int render(struct options *opt)
 {
-    mmio_file *out = create_output(opt->output, file_size(&opt->image));
+    mmio_file *out = tool_create_output(opt->output, file_size(&opt->image));
     mmio_error err;
     int status = out ? render_mapped(opt, out) : -1;
 
