@@ -258,7 +258,7 @@ struct mmio_atomic {
 
 /* Named temporaries that a fatal signal or exit() must remove, each with
  * the process that made it: a forked child leaves its parent's alone. */
-#define MAX_TEMPS 16
+#define MAX_TEMPS 256 /* mmsort keeps up to about 16 runs a generation open */
 static char *volatile temp_registry[MAX_TEMPS];
 static volatile pid_t temp_owner[MAX_TEMPS];
 

@@ -392,7 +392,7 @@ int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
 
 /* Temporaries that Ctrl-C, Ctrl-Break or closing the console must remove.
  * The handler runs on a thread of its own, so a lock guards the list. */
-#define MAX_TEMPS 16
+#define MAX_TEMPS 256 /* mmsort keeps up to about 16 runs a generation open */
 static wchar_t *temp_registry[MAX_TEMPS];
 static CRITICAL_SECTION temp_lock;
 static INIT_ONCE temp_once = INIT_ONCE_STATIC_INIT;
