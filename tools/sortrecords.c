@@ -245,15 +245,15 @@ static void rotate_chain(const struct sorter *s, unsigned char *base,
     memcpy(base + pos[0] * size, s->spare, size);
 }
 
-/* Puts the N records at BASE in the buckets of their digit D, whose sizes
+/* Puts the records at BASE in the buckets of their digit D, whose sizes
  * are COUNT: for each place not yet right, follows the chain of records
- * that each take the next free place of their bucket, then rotates it. */
-static void permute(const struct sorter *s, unsigned char *base, size_t n,
-                    size_t d, const size_t count[256])
+ * that each take the next free place of their bucket, then rotates it.
+ * FINISHED, unless NULL, advances as each bucket is final. */
+static void permute(const struct sorter *s, unsigned char *base, size_t d,
+                    const size_t count[256], mmio_sequence *finished)
 {
     size_t head[256], end[256], pos[CHAIN_MAX], size = s->o->record, at = 0;
 
-    (void)n;
     for (unsigned b = 0; b < 256; b++) {
         head[b] = at;
         at += count[b];
@@ -280,6 +280,8 @@ static void permute(const struct sorter *s, unsigned char *base, size_t n,
             if (digit == b)
                 head[b]++;
         }
+        if (finished) /* bucket B is final: the threads may sort it */
+            mmio_sequence_advance(finished);
     }
 }
 
@@ -296,7 +298,7 @@ static void sort_group(const struct sorter *s, unsigned char *base, size_t n,
             d++;
             continue;
         }
-        permute(s, base, n, d, count);
+        permute(s, base, d, count, NULL);
         /* Each bucket but the largest in a call of its own, the largest
          * by the loop: calls nest at most log2(N) deep. */
         for (unsigned b = 0; b < 256; b++) {
@@ -321,18 +323,22 @@ static void sort_group(const struct sorter *s, unsigned char *base, size_t n,
 /* ---- On every thread ------------------------------------------------------------ */
 
 /* The radix sort's first pass on threads: each counts its share of the
- * records; one thread moves them into their buckets; then the buckets are
- * shared out, largest first, to whichever thread has least to do. */
+ * records; then one thread moves them into their buckets while the
+ * others sort each bucket as soon as it is whole (in the American flag
+ * sort a bucket is final once the pass has left it), and joins them. */
 struct radix {
     const struct order *o;
     unsigned char *base;
     size_t n;
     unsigned parts;
-    unsigned char *spares;   /* a record's worth of room per part */
-    size_t (*counts)[256];   /* per part */
+    unsigned char *spares;    /* a record's worth of room per part */
+    size_t (*counts)[256];    /* per part */
     size_t count[256], start[256];
-    size_t first_depth;      /* of the buckets: 1 after the first pass */
-    unsigned char owner[256];
+    size_t depth;             /* of the first pass: digits all share before */
+    bool permuting;           /* false: the records are one bucket */
+    mmio_sequence *finished;  /* how many buckets the first pass finished */
+    unsigned next_bucket;     /* the next bucket a part takes to sort */
+    bool failed;              /* the first pass met a fault */
 };
 
 static struct sorter part_sorter(const struct radix *r, unsigned index)
@@ -346,77 +352,77 @@ static int radix_count(void *arg, unsigned index)
     size_t from = parallel_split(r->n, r->parts, index);
     size_t to = parallel_split(r->n, r->parts, index + 1);
 
-    count_digits(r->o, r->base + from * r->o->record, to - from, 0,
+    count_digits(r->o, r->base + from * r->o->record, to - from, r->depth,
                  r->counts[index]);
     return 0;
 }
 
-static int radix_permute(void *arg, unsigned index)
+static int radix_permute_guarded(void *arg)
 {
     struct radix *r = arg;
-    struct sorter s = part_sorter(r, index);
+    struct sorter s = part_sorter(r, 0);
 
-    permute(&s, r->base, r->n, 0, r->count);
+    permute(&s, r->base, r->depth, r->count, r->finished);
     return 0;
 }
 
+/* Sorts the buckets in turn as they are finished, with the other parts. */
 static int radix_buckets(void *arg, unsigned index)
 {
     struct radix *r = arg;
     struct sorter s = part_sorter(r, index);
+    unsigned b;
 
-    for (unsigned b = 0; b < 256; b++)
-        if (r->owner[b] == index && r->count[b] > 1)
+    if (index == 0 && r->permuting) {
+        mmio_error err;
+        if (mmio_guard(radix_permute_guarded, r, &err) < 0) {
+            /* Let the others stop waiting, then fail as this fault. */
+            __atomic_store_n(&r->failed, true, __ATOMIC_RELEASE);
+            for (unsigned i = 0; i < 256; i++)
+                mmio_sequence_advance(r->finished);
+            return -1;
+        }
+    }
+    while ((b = __atomic_fetch_add(&r->next_bucket, 1, __ATOMIC_RELAXED)) < 256) {
+        if (r->permuting)
+            mmio_sequence_wait(r->finished, b + 1);
+        if (__atomic_load_n(&r->failed, __ATOMIC_ACQUIRE))
+            return 0;
+        if (r->count[b] > 1)
             sort_group(&s, r->base + r->start[b] * r->o->record, r->count[b],
-                       r->first_depth);
+                       r->depth + r->permuting);
+    }
     return 0;
 }
 
-/* Gives each bucket, largest first, to the part with the least work. */
-static void share_buckets(struct radix *r)
+/* Counts the first digit on the threads, past digits all records share;
+ * a group too small or all in one bucket stays one. */
+static int radix_count_first(struct radix *r, mmio_error *err)
 {
-    size_t load[64] = { 0 };
-    bool done[256] = { false };
-
-    for (unsigned round = 0; round < 256; round++) {
-        unsigned big = 0, least = 0;
-        for (unsigned b = 0; b < 256; b++)
-            if (!done[b] && (done[big] || r->count[b] > r->count[big]))
-                big = b;
-        for (unsigned p = 1; p < r->parts; p++)
-            if (load[p] < load[least])
-                least = p;
-        done[big] = true;
-        r->owner[big] = (unsigned char)least;
-        load[least] += r->count[big];
-    }
-}
-
-/* Counts the first digits on the threads, then moves the records into
- * their buckets; a group too small or all in one bucket stays one. */
-static int radix_first_pass(struct radix *r, mmio_error *err)
-{
-    int status = parallel_run(r->parts, radix_count, r, err);
-    size_t at = 0;
-
-    for (unsigned b = 0; b < 256 && status == 0; b++) {
-        for (unsigned p = 0; p < r->parts; p++)
-            r->count[b] += r->counts[p][b];
-        r->start[b] = at;
-        at += r->count[b];
-    }
-    if (status < 0)
-        return -1;
-    for (unsigned b = 0; b < 256; b++)
-        if (r->count[b] == r->n || r->n <= SMALL_GROUP) {
-            memset(r->count, 0, sizeof r->count);
-            r->count[0] = r->n;
-            r->start[0] = 0;
-            r->first_depth = 0;
-            return 0;
+    for (;;) {
+        size_t at = 0;
+        bool one_bucket = false;
+        if (parallel_run(r->parts, radix_count, r, err) < 0)
+            return -1;
+        for (unsigned b = 0; b < 256; b++) {
+            r->count[b] = 0;
+            for (unsigned p = 0; p < r->parts; p++)
+                r->count[b] += r->counts[p][b];
+            r->start[b] = at;
+            at += r->count[b];
+            one_bucket |= r->count[b] == r->n;
         }
-    r->first_depth = 1;
-    return parallel_run(1, radix_permute, r, err);
+        r->permuting = !one_bucket && r->n > SMALL_GROUP;
+        if (r->permuting || !one_bucket || r->depth + 1 >= r->o->depth)
+            break;
+        r->depth++;
+    }
+    if (!r->permuting) {
+        memset(r->count, 0, sizeof r->count);
+        memset(r->start, 0, sizeof r->start);
+        r->count[0] = r->n;
+    }
+    return 0;
 }
 
 /* Sorts the N records at BASE as O orders them, on up to THREADS threads,
@@ -434,12 +440,13 @@ static int radix_sort_records(const struct order *o, unsigned char *base,
         r.parts = 64;
     r.counts = calloc(r.parts, sizeof *r.counts);
     r.spares = malloc(r.parts * o->record);
-    if (r.counts && r.spares && (status = radix_first_pass(&r, err)) == 0) {
-        share_buckets(&r);
+    r.finished = mmio_sequence_new(NULL);
+    if (r.counts && r.spares && r.finished
+        && (status = radix_count_first(&r, err)) == 0)
         status = parallel_run(r.parts, radix_buckets, &r, err);
-    }
     free(r.counts);
     free(r.spares);
+    mmio_sequence_free(r.finished);
     return status;
 }
 
