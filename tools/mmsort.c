@@ -272,7 +272,7 @@ static void parse_options(struct options *o, int argc, char **argv)
     char message[512];
     int opt;
 
-    while ((opt = tool_getopt(argc, argv, "bcCdfghIk:mMno:rsS:t:T:uVz",
+    while ((opt = tool_getopt(argc, argv, "bcCdfghiIk:mMno:rsS:t:T:uVz",
                               long_options)) != -1) {
         if (opt == OPT_SORT || (opt < 256 && strchr("bdfghikmMntVz", opt)))
             o->text_only = opt;
