@@ -243,7 +243,7 @@ check_type() {
 --record-size=4 -k 1|option '-k' does not apply to records (--record-size)
 --record-size=4 -n|option '-n' does not apply to records (--record-size)
 --record-size=4 -i|option '-i' does not apply to records (--record-size)
---record-size=4 -bdfghMV|option '-V' does not apply to records (--record-size)
+--record-size=4 -bdf|option '-f' does not apply to records (--record-size)
 --record-size=4 -t ,|option '-t' does not apply to records (--record-size)
 --record-size=4 -z|option '-z' does not apply to records (--record-size)
 --record-size=4 -m|option '-m' does not apply to records (--record-size)
