@@ -339,3 +339,30 @@ EOF
         cmp -s "$T/f" "$T/sorted" || cmp -s "$T/f" "$T/orig" || fail "a half-sorted file"
     done
 }
+
+@test "a file-size limit on -o: exit 2, the destination untouched, no temporary" {
+    require_posix "ulimit -f"
+    head -c 200000 /dev/urandom > "$T/in"
+    printf 'old' > "$T/out"
+    run --separate-stderr bash -c "ulimit -f 100; $(tool_command mmsort) --record-size=100 -o \"\$1\" \"\$2\"" _ "$T/out" "$T/in"
+    assert_failure 2
+    [ "$stderr" = "mmsort: write failed: $T/out: File too large" ]
+    [ "$(cat "$T/out")" = old ]
+    [ -z "$(ls -A "$T" | grep mmtools)" ] || fail "a temporary was left"
+}
+
+@test "kill -9 during -o FILE FILE leaves FILE old or sorted, whole" {
+    require_posix "signals"
+    head -c 100000000 /dev/urandom > "$T/orig"
+    mmsort --record-size=100 --key-size=10 -o "$T/sorted" "$T/orig"
+    local round
+    for round in 1 2 3; do
+        cp "$T/orig" "$T/f"
+        "$(tool_path mmsort)" --record-size=100 --key-size=10 -o "$T/f" "$T/f" &
+        local pid=$!
+        sleep "0.0$round"
+        kill -KILL "$pid"
+        wait "$pid" || true
+        cmp -s "$T/f" "$T/sorted" || cmp -s "$T/f" "$T/orig" || fail "a half-written file"
+    done
+}
