@@ -250,6 +250,32 @@ static void xgather(struct records *r, unsigned char *dst)
         xshrunk(r, NULL);
 }
 
+/* Part INDEX of the pages of a shared view made writable up front. */
+struct advice {
+    mmio_view *view;
+    unsigned parts;
+};
+
+static int advise_part(void *arg, unsigned index)
+{
+    struct advice *a = arg;
+    size_t from = parallel_split(a->view->size, a->parts, index);
+
+    mmio_advise_range(a->view, from,
+                      parallel_split(a->view->size, a->parts, index + 1) - from,
+                      MMIO_WILLWRITE);
+    return 0;
+}
+
+/* Makes the pages of V writable before the sort writes them all over (a
+ * fault a page cost a third of the time), each thread a share. */
+static void advise_writes(mmio_view *v, unsigned threads)
+{
+    struct advice a = { v, threads };
+
+    parallel_run(threads, advise_part, &a, NULL);
+}
+
 /* Sorts the N records at BASE or exits 2 after saying why; NAME is what
  * a fault is blamed on when no input shrank. */
 static size_t xsort_buffer(struct records *r, unsigned char *base, size_t n,
@@ -353,7 +379,7 @@ static void sort_into_file(struct records *r, mmio_file *o, const char *path)
     if (n > 0) {
         if (mmio_map(o, 0, r->total, MMIO_MAP_SHARED, &view, &err) < 0)
             xwrite_failed(o, path, &err);
-        mmio_advise(&view, MMIO_WILLWRITE);
+        advise_writes(&view, r->job->threads);
         xgather(r, view.data);
         kept = xsort_buffer(r, view.data, n, path);
         if (mmio_unmap(&view, &err) < 0)
@@ -409,7 +435,7 @@ static int sort_mapped_file(struct records *r, mmio_file *f, const char *name,
         warn_failed("open failed", name, &err);
         return RECORDS_TROUBLE;
     }
-    mmio_advise(&view, MMIO_WILLWRITE);
+    advise_writes(&view, r->job->threads);
     status = record_sort(&r->order, view.data, n, r->job->threads, r->job->unique,
                          &kept, &err);
     mmio_unmap(&view, NULL);
