@@ -101,6 +101,14 @@ check_type() {
 
 # ---- inputs and outputs ---------------------------------------------------------
 
+@test "-o copies several large inputs on threads, in order" {
+    records gen 40000 100 0 bytes 2 > "$T/a"
+    records gen 30001 100 0 bytes 3 > "$T/b"
+    records sort 100 0 100 bytes s "$T/b" "$T/a" "$T/b" > "$T/want"
+    mmsort --record-size=100 -s -o "$T/out" "$T/b" "$T/a" "$T/b"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
 @test "several files, - and a pipe: the sorted concatenation" {
     printf 'cc' > "$T/a"
     printf 'bbaa' > "$T/b"
@@ -275,6 +283,9 @@ EOF
     assert_failure 2
     [ "$(cat "$T/a")" = aabb ]
     [ "$(cat "$T/odd")" = bba ]
+    run --separate-stderr mmsort --record-size=2 -I - < "$T/a"
+    assert_failure 2
+    [ "$stderr" = "mmsort: -: standard input cannot be sorted in place" ]
 }
 
 @test "a write error is reported, exit 2" {

@@ -225,28 +225,34 @@ static void xshrunk(struct records *r, const char *fallback)
 struct gather {
     struct records *r;
     unsigned char *dst;
+    unsigned parts;
 };
 
-static int gather_guarded(void *arg, unsigned index)
+/* Part INDEX of the copy: its share of the bytes of the concatenation. */
+static int gather_part(void *arg, unsigned index)
 {
     struct gather *g = arg;
-    unsigned char *p = g->dst;
+    size_t total = (size_t)g->r->total, at = 0;
+    size_t from = parallel_split(total, g->parts, index);
+    size_t to = parallel_split(total, g->parts, index + 1);
 
-    (void)index;
-    for (size_t i = 0; i < g->r->input_count; i++) {
-        if (g->r->inputs[i].view.size)
-            memcpy(p, g->r->inputs[i].view.data, g->r->inputs[i].view.size);
-        p += g->r->inputs[i].view.size;
+    for (size_t i = 0; i < g->r->input_count && at < to; i++) {
+        const mmio_view *v = &g->r->inputs[i].view;
+        size_t lo = from > at ? from - at : 0;
+        size_t hi = to - at < v->size ? to - at : v->size;
+        if (lo < hi)
+            memcpy(g->dst + at + lo, v->data + lo, hi - lo);
+        at += v->size;
     }
     return 0;
 }
 
 static void xgather(struct records *r, unsigned char *dst)
 {
-    struct gather g = { r, dst };
+    struct gather g = { r, dst, r->total >> 20 > 1 ? r->job->threads : 1 };
     mmio_error err;
 
-    if (parallel_run(1, gather_guarded, &g, &err) < 0)
+    if (parallel_run(g.parts, gather_part, &g, &err) < 0)
         xshrunk(r, NULL);
 }
 
@@ -460,10 +466,15 @@ static int sort_mapped_file(struct records *r, mmio_file *f, const char *name,
 static int sort_in_place(struct records *r, const char *name)
 {
     mmio_error err;
-    mmio_file *f = mmio_open(name, MMIO_RDWR | MMIO_REGULAR_ONLY, &err);
+    mmio_file *f;
     uint64_t size;
     int status = RECORDS_TROUBLE;
 
+    if (strcmp(name, "-") == 0) {
+        tool_warn("-: standard input cannot be sorted in place");
+        return status;
+    }
+    f = mmio_open(name, MMIO_RDWR | MMIO_REGULAR_ONLY, &err);
     if (!f) {
         warn_failed("open failed", name, &err);
         return status;
