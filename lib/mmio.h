@@ -274,6 +274,63 @@ void mmio_sequence_wait(mmio_sequence *s, uint64_t value);
 /* How many processors this process may run on (at least 1). */
 unsigned mmio_cpu_count(void);
 
+/* The machine's physical memory in bytes (0 when it cannot be told). */
+uint64_t mmio_physical_memory(void);
+
+/* The directory for temporary files: $TMPDIR or /tmp on POSIX, the user's
+ * temporary directory (GetTempPath, as UTF-8) on Windows. */
+const char *mmio_temp_dir(void);
+
+/* ---- Processes ---------------------------------------------------------- */
+
+/* Lets the processes mmio_spawn_self starts from now on open F (a file,
+ * not a standard stream) through mmio_open_shared, as long as F stays
+ * open: writes the name they open it by into NAME (SIZE bytes; 32 are
+ * enough), short text for their command line.  It is an inherited
+ * descriptor or handle, so even a file without a name (an atomic file's
+ * temporary) can be shared. */
+int mmio_share(mmio_file *f, char *name, size_t size, mmio_error *err);
+
+/* In a process mmio_spawn_self started: opens the file its parent shared
+ * as NAME, for reading and writing; PATH is its name in messages.  Fails
+ * with EBADF (ERROR_INVALID_HANDLE) when NAME names no open file. */
+mmio_file *mmio_open_shared(const char *name, const char *path,
+                            mmio_error *err);
+
+typedef struct mmio_process mmio_process;
+
+/* Starts the executable of this process again (/proc/self/exe, else
+ * ARGV[0] as mmio_args saw it; GetModuleFileNameW on Windows) with ARGV
+ * (UTF-8, NULL after the last; ARGV[0] first), its standard streams and
+ * the files shared by mmio_share inherited.  NULL when it cannot. */
+mmio_process *mmio_spawn_self(char *const argv[], mmio_error *err);
+
+/* How a process ended: its exit status, or the signal that killed it (0
+ * when none; always 0 on Windows, where a crash is an exit status such as
+ * 0xC0000005). */
+typedef struct mmio_exit {
+    int status;
+    int signal;
+} mmio_exit;
+
+/* Waits for P to end, says how in *HOW and frees P. */
+int mmio_wait(mmio_process *p, mmio_exit *how, mmio_error *err);
+
+/* Waits until one of the COUNT processes in P (NULL entries are passed
+ * over) has ended: sets *WHICH to its index and *HOW to how it ended,
+ * frees it and sets P[*WHICH] to NULL.  Fails when all are NULL.  Call it
+ * from one thread at a time. */
+int mmio_wait_any(mmio_process **p, unsigned count, unsigned *which,
+                  mmio_exit *how, mmio_error *err);
+
+/* Ends P at once if it is still running (SIGKILL, TerminateProcess);
+ * mmio_wait still reaps it. */
+void mmio_stop(mmio_process *p);
+
+/* Writes how a process ended into BUF: "exited with status 3", "killed
+ * by signal 9 (Killed)", "ended by exception 0xC0000005". */
+const char *mmio_exit_string(const mmio_exit *how, char *buf, size_t size);
+
 /* ---- Interruptions and time ------------------------------------------- */
 
 /* Holds off, in the calling thread and the threads it starts after, the

@@ -10,11 +10,13 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,9 +56,12 @@ void mmio_init(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+static const char *program_path; /* argv[0], for mmio_spawn_self */
+
 int mmio_args(int *argc, char ***argv, mmio_error *err)
 {
-    (void)argc, (void)argv, (void)err; /* already UTF-8, or bytes as given */
+    (void)argc, (void)err; /* already UTF-8, or bytes as given */
+    program_path = (*argv)[0];
     return 0;
 }
 
@@ -1165,6 +1170,140 @@ unsigned mmio_cpu_count(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 
     return n > 0 ? (unsigned)n : 1;
+}
+
+uint64_t mmio_physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+const char *mmio_temp_dir(void)
+{
+    const char *dir = getenv("TMPDIR");
+
+    return dir && *dir ? dir : "/tmp";
+}
+
+/* ---- Processes ------------------------------------------------------------ */
+
+extern char **environ;
+
+int mmio_share(mmio_file *f, char *name, size_t size, mmio_error *err)
+{
+    int flags = f->is_std ? -1 : fcntl(f->fd, F_GETFD);
+
+    /* Kept open across exec, so the processes started from now on
+     * inherit it. */
+    if (flags < 0 || fcntl(f->fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+        return mmio_fail(err, "share", f->path, f->is_std ? EBADF : errno);
+    snprintf(name, size, "%d", f->fd);
+    return 0;
+}
+
+mmio_file *mmio_open_shared(const char *name, const char *path,
+                            mmio_error *err)
+{
+    char *end;
+    long fd;
+
+    errno = 0;
+    fd = strtol(name, &end, 10);
+    if (*name == '\0' || *end != '\0' || errno || fd < 0 || fd > INT_MAX
+        || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) { /* not passed on */
+        mmio_fail(err, "open", path, EBADF);
+        return NULL;
+    }
+    return wrap_fd((int)fd, path, 0, err);
+}
+
+struct mmio_process {
+    pid_t pid;
+};
+
+mmio_process *mmio_spawn_self(char *const argv[], mmio_error *err)
+{
+    /* /proc/self/exe is this very file, even if its path has changed. */
+    int proc = access("/proc/self/exe", X_OK) == 0;
+    const char *program = proc ? "/proc/self/exe" : program_path;
+    mmio_process *p = malloc(sizeof *p);
+    int e = !p ? ENOMEM : !program ? ENOENT : 0;
+
+    if (e == 0 && !proc && !strchr(program, '/')) /* found on PATH */
+        e = posix_spawnp(&p->pid, program, NULL, NULL, argv, environ);
+    else if (e == 0)
+        e = posix_spawn(&p->pid, program, NULL, NULL, argv, environ);
+    if (e != 0) {
+        free(p);
+        mmio_fail(err, "spawn", program, e);
+        return NULL;
+    }
+    return p;
+}
+
+int mmio_wait(mmio_process *p, mmio_exit *how, mmio_error *err)
+{
+    int status = 0;
+    pid_t got;
+
+    do
+        got = waitpid(p->pid, &status, 0);
+    while (got < 0 && errno == EINTR);
+    free(p);
+    if (got < 0)
+        return mmio_fail(err, "wait", NULL, errno);
+    how->status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    how->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return 0;
+}
+
+/* Waits for P[WHICH], which must not be NULL, in mmio_wait_any's way. */
+static int wait_entry(mmio_process **p, unsigned which, unsigned *got,
+                      mmio_exit *how, mmio_error *err)
+{
+    mmio_process *one = p[which];
+
+    p[which] = NULL;
+    *got = which;
+    return mmio_wait(one, how, err);
+}
+
+int mmio_wait_any(mmio_process **p, unsigned count, unsigned *which,
+                  mmio_exit *how, mmio_error *err)
+{
+    unsigned first = count;
+    siginfo_t info;
+
+    for (unsigned i = count; i-- > 0;)
+        if (p[i])
+            first = i;
+    if (first == count)
+        return mmio_fail(err, "wait", NULL, ECHILD);
+    /* Which child has ended, without reaping it: it may not be one of P. */
+    do
+        info.si_pid = 0;
+    while (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR);
+    for (unsigned i = first; i < count; i++)
+        if (p[i] && p[i]->pid == info.si_pid)
+            return wait_entry(p, i, which, how, err);
+    /* Another child of this process: wait for the first of P instead. */
+    return wait_entry(p, first, which, how, err);
+}
+
+void mmio_stop(mmio_process *p)
+{
+    kill(p->pid, SIGKILL); /* not reaped yet: the pid is still P's */
+}
+
+const char *mmio_exit_string(const mmio_exit *how, char *buf, size_t size)
+{
+    if (how->signal)
+        snprintf(buf, size, "killed by signal %d (%s)", how->signal,
+                 strsignal(how->signal));
+    else
+        snprintf(buf, size, "exited with status %d", how->status);
+    return buf;
 }
 
 /* ---- Interruptions and time --------------------------------------------- */

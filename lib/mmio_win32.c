@@ -23,6 +23,7 @@ struct mmio_file {
     char *path;
     wchar_t *dest_path;  /* an atomic file's destination ... */
     wchar_t *temp_path;  /* ... and its temporary, until committed */
+    HANDLE shared;       /* an inheritable twin of H, from mmio_share */
 };
 
 #define HIGH(x) ((DWORD)((uint64_t)(x) >> 32))
@@ -140,6 +141,31 @@ unsigned mmio_cpu_count(void)
     DWORD n = system_info()->dwNumberOfProcessors;
 
     return n > 0 ? (unsigned)n : 1;
+}
+
+uint64_t mmio_physical_memory(void)
+{
+    MEMORYSTATUSEX status;
+
+    status.dwLength = sizeof status;
+    return GlobalMemoryStatusEx(&status) ? status.ullTotalPhys : 0;
+}
+
+const char *mmio_temp_dir(void)
+{
+    static char *dir;
+    wchar_t path[MAX_PATH + 1];
+    DWORD n;
+
+    if (dir)
+        return dir;
+    n = GetTempPathW(MAX_PATH + 1, path);
+    if (n == 0 || n > MAX_PATH)
+        return ".";
+    if (n > 1 && path[n - 1] == L'\\' && path[n - 2] != L':')
+        path[n - 1] = L'\0'; /* no trailing separator, as on POSIX */
+    dir = to_utf8(path);
+    return dir ? dir : ".";
 }
 
 /* ---- Files ------------------------------------------------------------ */
@@ -544,6 +570,8 @@ int mmio_close(mmio_file *f, mmio_error *err)
         return 0;
     if (!f->is_std && !CloseHandle(f->h))
         status = fail_last(err, "close", NULL);
+    if (f->shared)
+        CloseHandle(f->shared);
     if (f->temp_path) {
         DeleteFileW(f->temp_path);
         register_temp(f->temp_path, 0);
@@ -914,6 +942,237 @@ void mmio_sequence_wait(mmio_sequence *s, uint64_t value)
     while (s->value < value)
         SleepConditionVariableSRW(&s->moved, &s->lock, INFINITE, 0);
     ReleaseSRWLockExclusive(&s->lock);
+}
+
+/* ---- Processes ------------------------------------------------------------ */
+
+int mmio_share(mmio_file *f, char *name, size_t size, mmio_error *err)
+{
+    HANDLE self = GetCurrentProcess();
+
+    if (f->is_std)
+        return mmio_fail(err, "share", f->path, ERROR_INVALID_HANDLE);
+    /* An inheritable twin of the handle, closed with F: the processes
+     * started from now on inherit it. */
+    if (!f->shared && !DuplicateHandle(self, f->h, self, &f->shared, 0, TRUE,
+                                       DUPLICATE_SAME_ACCESS)) {
+        f->shared = NULL;
+        return fail_last(err, "share", f->path);
+    }
+    snprintf(name, size, "%llu", (unsigned long long)(uintptr_t)f->shared);
+    return 0;
+}
+
+mmio_file *mmio_open_shared(const char *name, const char *path,
+                            mmio_error *err)
+{
+    char *end;
+    unsigned long long value = strtoull(name, &end, 10);
+    HANDLE h = (HANDLE)(uintptr_t)value;
+
+    if (*name == '\0' || *end != '\0' || GetFileType(h) != FILE_TYPE_DISK) {
+        mmio_fail(err, "open", path, ERROR_INVALID_HANDLE);
+        return NULL;
+    }
+    SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0); /* not passed on */
+    return wrap_handle(h, path, 0, err);
+}
+
+/* Appends ARG to the command line OUT (when not NULL) so that the C
+ * runtime's and CommandLineToArgvW's parsing give it back; returns how
+ * many characters it takes. */
+static size_t quote_argument(const wchar_t *arg, wchar_t *out)
+{
+    size_t n = 0;
+
+#define PUT(c) do { if (out) out[n] = (c); n++; } while (0)
+    if (arg[0] && !wcspbrk(arg, L" \t\n\v\"")) {
+        for (; *arg; arg++)
+            PUT(*arg);
+        return n;
+    }
+    PUT(L'"');
+    for (;; arg++) {
+        size_t slashes = 0;
+        while (*arg == L'\\')
+            arg++, slashes++;
+        /* Backslashes are doubled only before a quote, ours included. */
+        if (*arg == 0 || *arg == L'"')
+            slashes = 2 * slashes + (*arg == L'"');
+        while (slashes--)
+            PUT(L'\\');
+        if (*arg == 0)
+            break;
+        PUT(*arg);
+    }
+    PUT(L'"');
+#undef PUT
+    return n;
+}
+
+/* ARGV as one command line, or NULL with the last error set. */
+static wchar_t *command_line(char *const argv[])
+{
+    wchar_t *line = NULL;
+
+    for (int pass = 0; pass < 2; pass++) { /* measure, then write */
+        size_t at = 0;
+        for (int i = 0; argv[i]; i++) {
+            wchar_t *w = to_wide(argv[i]);
+            if (!w) {
+                free(line);
+                SetLastError(ERROR_NO_UNICODE_TRANSLATION);
+                return NULL;
+            }
+            if (i > 0 && line)
+                line[at] = L' ';
+            at += i > 0;
+            at += quote_argument(w, line ? line + at : NULL);
+            free(w);
+        }
+        if (line) {
+            line[at] = 0;
+            break;
+        }
+        if (!(line = malloc((at + 1) * sizeof *line))) {
+            SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+            break;
+        }
+    }
+    return line;
+}
+
+/* The path of this process's executable, or NULL with the last error set. */
+static wchar_t *self_executable(void)
+{
+    for (DWORD size = MAX_PATH; size <= 32768; size *= 2) {
+        wchar_t *path = malloc(size * sizeof *path);
+        DWORD n = path ? GetModuleFileNameW(NULL, path, size) : 0;
+        if (n > 0 && n < size)
+            return path;
+        free(path);
+        if (!path || n == 0)
+            return NULL;
+    }
+    SetLastError(ERROR_FILENAME_EXCED_RANGE);
+    return NULL;
+}
+
+struct mmio_process {
+    HANDLE h;
+};
+
+mmio_process *mmio_spawn_self(char *const argv[], mmio_error *err)
+{
+    wchar_t *exe = self_executable(), *line = exe ? command_line(argv) : NULL;
+    mmio_process *p = line ? malloc(sizeof *p) : NULL;
+    STARTUPINFOW si = { .cb = sizeof si, .dwFlags = STARTF_USESTDHANDLES };
+    PROCESS_INFORMATION pi;
+
+    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+    if (line && !p)
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+    if (p && !CreateProcessW(exe, line, NULL, NULL, TRUE, 0, NULL, NULL, &si,
+                             &pi)) {
+        free(p);
+        p = NULL;
+    }
+    if (!p)
+        fail_last(err, "spawn", argv[0]);
+    free(exe);
+    free(line);
+    if (p) {
+        CloseHandle(pi.hThread);
+        p->h = pi.hProcess;
+    }
+    return p;
+}
+
+int mmio_wait(mmio_process *p, mmio_exit *how, mmio_error *err)
+{
+    DWORD code = 0;
+    int status = 0;
+
+    if (WaitForSingleObject(p->h, INFINITE) != WAIT_OBJECT_0
+        || !GetExitCodeProcess(p->h, &code))
+        status = fail_last(err, "wait", NULL);
+    CloseHandle(p->h);
+    free(p);
+    how->status = (int)code;
+    how->signal = 0;
+    return status;
+}
+
+/* Waits for P[WHICH], which must not be NULL, in mmio_wait_any's way. */
+static int wait_entry(mmio_process **p, unsigned which, unsigned *got,
+                      mmio_exit *how, mmio_error *err)
+{
+    mmio_process *one = p[which];
+
+    p[which] = NULL;
+    *got = which;
+    return mmio_wait(one, how, err);
+}
+
+/* The index in P of one process that has ended among those past the
+ * first MAXIMUM_WAIT_OBJECTS, or COUNT. */
+static unsigned ended_past_first(mmio_process **p, unsigned count)
+{
+    unsigned seen = 0;
+
+    for (unsigned i = 0; i < count; i++)
+        if (p[i] && seen++ >= MAXIMUM_WAIT_OBJECTS
+            && WaitForSingleObject(p[i]->h, 0) == WAIT_OBJECT_0)
+            return i;
+    return count;
+}
+
+int mmio_wait_any(mmio_process **p, unsigned count, unsigned *which,
+                  mmio_exit *how, mmio_error *err)
+{
+    HANDLE handles[MAXIMUM_WAIT_OBJECTS];
+    unsigned index[MAXIMUM_WAIT_OBJECTS];
+
+    for (;;) {
+        DWORD n = 0, got;
+        unsigned more = 0, late;
+        for (unsigned i = 0; i < count; i++) {
+            if (p[i] && n < MAXIMUM_WAIT_OBJECTS) {
+                handles[n] = p[i]->h;
+                index[n++] = i;
+            } else if (p[i]) {
+                more++;
+            }
+        }
+        if (n == 0)
+            return mmio_fail(err, "wait", NULL, ERROR_INVALID_PARAMETER);
+        /* Windows waits for at most 64 at once: past that, look at the
+         * others every 10 ms. */
+        got = WaitForMultipleObjects(n, handles, FALSE, more ? 10 : INFINITE);
+        if (got < WAIT_OBJECT_0 + n)
+            return wait_entry(p, index[got - WAIT_OBJECT_0], which, how, err);
+        if (got != WAIT_TIMEOUT)
+            return fail_last(err, "wait", NULL);
+        if ((late = ended_past_first(p, count)) < count)
+            return wait_entry(p, late, which, how, err);
+    }
+}
+
+void mmio_stop(mmio_process *p)
+{
+    TerminateProcess(p->h, 1);
+}
+
+const char *mmio_exit_string(const mmio_exit *how, char *buf, size_t size)
+{
+    if ((unsigned)how->status >= 0xC0000000u) /* an NTSTATUS: a crash */
+        snprintf(buf, size, "ended by exception 0x%08X",
+                 (unsigned)how->status);
+    else
+        snprintf(buf, size, "exited with status %d", how->status);
+    return buf;
 }
 
 /* ---- Interruptions and time --------------------------------------------- */

@@ -210,6 +210,23 @@ const char *tool_quote(const char *name)
     return buf;
 }
 
+const char *tool_quote_always(const char *name)
+{
+    static char *buf;
+    struct name_traits t;
+    char *p;
+
+    examine_name(name, &t);
+    if (t.needs_quotes)
+        return tool_quote(name);
+    p = realloc(buf, strlen(name) + 3);
+    if (!p)
+        return name;
+    buf = p;
+    sprintf(buf, "'%s'", name);
+    return buf;
+}
+
 void tool_warn_error(const mmio_error *err)
 {
     char reason[256];

@@ -28,6 +28,10 @@ void tool_warn(const char *format, ...)
  * lasts until the next call. */
 const char *tool_quote(const char *name);
 
+/* NAME as GNU's quoteaf writes it: always in quotes ('name'), else as
+ * tool_quote writes it.  The result lasts until the next call. */
+const char *tool_quote_always(const char *name);
+
 /* "PROG: PATH: REASON" on standard error, from a libmmio error; PATH
  * quoted by tool_quote. */
 void tool_warn_error(const mmio_error *err);

@@ -13,6 +13,7 @@ LARGE_CASES=(
     "mmcat|END"
     "mmcat -n|END"
     "mmcat -A|^@END"
+    "mmconv -t UTF-8|END"
 )
 
 setup_file() {

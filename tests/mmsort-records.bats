@@ -258,7 +258,6 @@ check_type() {
 --record-size=4 --sort=numeric|option '--sort' does not apply to records (--record-size)
 --record-size=4 -I -o x|options '-Io' are incompatible
 --record-size=4 -c -I|options '-cI' are incompatible
--I|--in-place is not supported yet in text mode
 EOF
 }
 
@@ -285,7 +284,7 @@ EOF
     [ "$(cat "$T/odd")" = bba ]
     run --separate-stderr mmsort --record-size=2 -I - < "$T/a"
     assert_failure 2
-    [ "$stderr" = "mmsort: -: standard input cannot be sorted in place" ]
+    [ "$stderr" = "mmsort: standard input cannot be sorted in place" ]
 }
 
 @test "a write error is reported, exit 2" {

@@ -260,6 +260,260 @@ same_as_sort() {
     same_as_sort "--parallel=2 -u -k1,1n many"
 }
 
+@test "a first key of plain bytes: ties, empty keys, many inputs, long runs" {
+    # 200,000 lines: most second fields empty or one of a few words, so
+    # that runs of equal keys are long (past 65,536 lines) and short.
+    awk 'BEGIN {
+        srand(17)
+        n = split("x|y|abcdefgh|abcdefghi|abcdefgh\001", w, "|")
+        for (i = 0; i < 200000; i++) {
+            line = int(rand() * 1000)
+            r = rand()
+            if (r < 0.5) line = line " " w[int(rand() * n) + 1] " " int(rand() * 50)
+            else if (r < 0.6) line = line " "
+            print line
+        }
+        printf "end without newline"
+    }' > "$T/keys"
+    head -c 50000 "$T/keys" > "$T/part1"
+    printf 'tail 1' > "$T/part2" # no final newline, then another input
+    for opts in "-k2,2" "-t ' ' -k2,2" "-s -k2,2" "-u -k2,2" "-k2,2 -k1n" \
+                "-s -k2,2 -k3,3n" "-u -t ' ' -k2,2 -k3n" "-k2" "-k2.3,2.5" \
+                "--parallel=1 -k2,2" "--parallel=3 -k2,2"; do
+        same_as_sort "$opts keys"
+        same_as_sort "$opts part2 part1 part2 - < part1"
+    done
+    tr '\n' '\0' < "$T/keys" > "$T/keys0"
+    same_as_sort "-z -k2,2 keys0"
+}
+
+# ---- in place -------------------------------------------------------------------
+
+@test "-I sorts each file where it is, as sort would, keeping its inode" {
+    make_mixed "$T/mixed"
+    local opts inode
+    for opts in "" "-r" "-k2,2" "-t: -k2n -k1,1" "-s -k3" "-f -u" "-z"; do
+        cp "$T/mixed" "$T/a"
+        printf 'b\na\n\nc' > "$T/b"
+        # shellcheck disable=SC2086 # the options are words
+        LC_ALL=C sort $opts "$T/a" > "$T/want.a"
+        # shellcheck disable=SC2086
+        LC_ALL=C sort $opts "$T/b" > "$T/want.b"
+        inode=$(stat -c %i "$T/a")
+        # shellcheck disable=SC2086
+        run --separate-stderr mmsort -I $opts "$T/a" "$T/b"
+        assert_success
+        [ -z "$output" ] || fail "-I $opts wrote '$output'"
+        assert_same_bytes "$T/want.a" "$T/a"
+        assert_same_bytes "$T/want.b" "$T/b"
+        [ "$(stat -c %i "$T/a")" = "$inode" ] || fail "-I $opts: a new inode"
+    done
+}
+
+@test "-I grows a file by the final newline it lacked, shrinks it by -u" {
+    printf 'b\na\nb\na' > "$T/f"
+    run mmsort --in-place "$T/f"
+    assert_success
+    [ "$(od -An -c "$T/f" | tr -d ' ')" = 'a\na\nb\nb\n' ]
+    run mmsort -I -u "$T/f"
+    assert_success
+    [ "$(od -An -c "$T/f" | tr -d ' ')" = 'a\nb\n' ]
+    : > "$T/empty"
+    run mmsort -I "$T/empty"
+    assert_success
+    [ ! -s "$T/empty" ]
+}
+
+@test "-I refuses standard input, other outputs, FIFOs and directories, exit 2" {
+    printf 'b\na\n' > "$T/f"
+    run --separate-stderr mmsort -I
+    assert_failure 2
+    [ "$stderr" = "mmsort: standard input cannot be sorted in place" ]
+    run --separate-stderr mmsort -I - < "$T/f"
+    assert_failure 2
+    local opt
+    for opt in -o -c -m; do
+        [ $opt = -o ] && opt="-o $T/out"
+        # shellcheck disable=SC2086
+        run --separate-stderr mmsort -I $opt "$T/f"
+        assert_failure 2
+        [ "$stderr" = "mmsort: options '-I${opt:1:1}' are incompatible" ] || fail "said '$stderr'"
+    done
+    [ "$(cat "$T/f")" = "$(printf 'b\na')" ]
+    [ ! -e "$T/out" ]
+    run --separate-stderr mmsort -I "$T/missing"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/missing: No such file or directory" ]
+    mkdir "$T/dir"
+    run --separate-stderr mmsort -I "$T/dir"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/dir: Is a directory" ] || fail "said '$stderr'"
+    require_posix "FIFOs"
+    mkfifo "$T/fifo"
+    run --separate-stderr timeout 10 "$(tool_path mmsort)" -I "$T/fifo"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/fifo: not a regular file" ] || fail "said '$stderr'"
+}
+
+@test "-I on a file it may read but not write: exit 2, file untouched" {
+    require_posix "POSIX permissions"
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    printf 'b\na\n' > "$T/f"
+    chmod 644 "$T/f"
+    chmod 755 "$T"
+    run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$(tool_path mmsort)" -I "$T/f"
+    assert_failure 2
+    [ "$stderr" = "mmsort: open failed: $T/f: Permission denied" ]
+    [ "$(cat "$T/f")" = "$(printf 'b\na')" ]
+}
+
+@test "a SIGTERM while -I writes the file back waits until the file is whole" {
+    require_posix "signals"
+    command -v strace > /dev/null || skip "strace is not installed"
+    # strace sends SIGTERM as mmsort flushes the sorted bytes: before the
+    # file has shrunk (-u) or after it grew (a final newline added).
+    printf 'b\na\nb\na\n' > "$T/shrinks"
+    printf 'b\na' > "$T/grows"
+    local f
+    for f in shrinks grows; do
+        run strace -o /dev/null -e inject=msync:signal=TERM \
+            "$(tool_path mmsort)" -I -u "$T/$f"
+        [ "$status" -eq 143 ] || fail "$f: status $status"
+        [ "$(od -An -c "$T/$f" | tr -d ' ')" = 'a\nb\n' ] || fail "$f: $(od -An -c "$T/$f")"
+    done
+}
+
+# ---- past the memory budget ------------------------------------------------------
+
+# 340,000 lines of mixed fields with many duplicates: with -S 64K (runs of
+# 1,337 lines) 255 runs, merged 16 at a time as they come and then in
+# stages before the last merge.
+make_budget_input() {
+    awk 'BEGIN {
+        srand(29)
+        n = split("a b c d apple Banana 10 -3 2K x", w, " ")
+        for (i = 0; i < 340000; i++) {
+            f = int(rand() * 4)
+            line = int(rand() * 3000)
+            for (j = 0; j < f; j++)
+                line = line " " w[int(rand() * n) + 1]
+            print line
+        }
+        printf "no newline"
+    }' > "$1"
+}
+
+@test "past the -S budget: sorted runs in -T merged as sort would, none left" {
+    make_budget_input "$T/big"
+    mkdir "$T/tmp"
+    local opts
+    for opts in "" "-u" "-r" "-k2,2" "-t ' ' -k2,2 -k1n" "-s -k3" "-n -u" \
+                "-k2,2 -u" "--parallel=1"; do
+        same_as_sort "-S 64K -T tmp $opts big"
+        [ -z "$(ls -A "$T/tmp")" ] || fail "-S 64K $opts left $(ls "$T/tmp")"
+    done
+    head -c 1000000 "$T/big" > "$T/part"
+    same_as_sort "-S 64K -T tmp -T . part big - < part"
+    tr '\n' '\0' < "$T/big" > "$T/big0"
+    same_as_sort "-S 64K -z -k2 big0"
+    # Runs are merged as they come, so that few files are open at once.
+    run bash -c 'ulimit -n 40 && exec "$@"' _ "$(tool_path mmsort)" -S 64K -T "$T/tmp" -o "$T/limited" "$T/big"
+    assert_success
+    LC_ALL=C sort "$T/big" | cmp -s - "$T/limited" || fail "with 40 files open at most"
+    [ -z "$(ls -A "$T/tmp")" ] || fail "temporaries left: $(ls "$T/tmp")"
+}
+
+@test "past the budget, -o may name the input; a bad -T is GNU's error" {
+    make_budget_input "$T/big"
+    cp "$T/big" "$T/f"
+    LC_ALL=C sort "$T/big" > "$T/sorted"
+    run mmsort -S 64K -o "$T/f" "$T/f"
+    assert_success
+    assert_same_bytes "$T/sorted" "$T/f"
+    same_as_sort "-S 64K -T nodir big"
+    run --separate-stderr mmsort -S 64K -T "$T/nodir" -o "$T/f" "$T/big"
+    assert_failure 2
+    [ "$stderr" = "mmsort: cannot create temporary file in '$T/nodir': No such file or directory" ]
+    assert_same_bytes "$T/sorted" "$T/f"
+}
+
+@test "past the budget, a full temporary directory: exit 2, nothing left" {
+    require_posix "tmpfs"
+    [ "$(id -u)" = 0 ] || skip "mounting a small tmpfs needs root"
+    make_budget_input "$T/big"
+    printf 'old\n' > "$T/out"
+    mkdir "$T/tiny"
+    mount -t tmpfs -o size=256k tmpfs "$T/tiny" || skip "cannot mount a tmpfs here"
+    run --separate-stderr mmsort -S 64K -T "$T/tiny" -o "$T/out" "$T/big"
+    local left
+    left=$(ls -A "$T/tiny")
+    umount "$T/tiny"
+    assert_failure 2
+    [ "$stderr" = "mmsort: write failed: $T/tiny: No space left on device" ] || fail "said '$stderr'"
+    [ -z "$left" ] || fail "temporaries left: $left"
+    [ "$(cat "$T/out")" = old ]
+}
+
+@test "SIGTERM past the budget leaves no temporaries and the output untouched" {
+    require_posix "signals"
+    make_budget_input "$T/big"
+    mkdir "$T/tmp"
+    printf 'old\n' > "$T/out"
+    local round status
+    for round in 1 3 6; do
+        "$(tool_path mmsort)" -S 64K -T "$T/tmp" -o "$T/out" "$T/big" &
+        local pid=$!
+        sleep "0.$round"
+        kill -TERM "$pid" 2> /dev/null || true
+        status=0
+        wait "$pid" || status=$?
+        [ -z "$(ls -A "$T/tmp")" ] || fail "temporaries left: $(ls "$T/tmp")"
+        if [ "$status" -eq 143 ]; then
+            [ "$(cat "$T/out")" = old ] || fail "the output changed"
+        else
+            [ "$status" -eq 0 ] || fail "status $status"
+            printf 'old\n' > "$T/out"
+        fi
+    done
+}
+
+@test "README's GNU parallel recipe: shards sorted apart, merged by -m" {
+    require_posix "GNU parallel runs shell commands"
+    command -v parallel > /dev/null || skip "GNU parallel is not installed"
+    make_budget_input "$T/big"
+    printf '\n' >> "$T/big" # --pipepart cuts after line ends
+    LC_ALL=C sort -k2,2 "$T/big" > "$T/whole"
+    cd "$T"
+    # The recipe, word for word but for --will-cite and the tool's path.
+    parallel --will-cite --pipepart -a big --block -4 -k --files \
+        "$(tool_command mmsort) -k2,2" > shards
+    [ "$(wc -l < shards)" -ge 4 ] || fail "only $(wc -l < shards) shards"
+    # shellcheck disable=SC2046 # one word per shard
+    run mmsort -m -k2,2 -o sorted $(cat shards)
+    assert_success
+    # shellcheck disable=SC2046
+    rm $(cat shards)
+    assert_same_bytes whole sorted
+}
+
+@test "--progress changes nothing in the result and clears its line" {
+    make_budget_input "$T/big"
+    LC_ALL=C sort "$T/big" > "$T/sorted"
+    local opts
+    for opts in "" "-S 64K"; do
+        # shellcheck disable=SC2086
+        run --separate-stderr mmsort --progress $opts -o "$T/out" "$T/big"
+        assert_success
+        assert_same_bytes "$T/sorted" "$T/out"
+        [[ "$stderr" != *$'\n'* ]] || fail "the progress line scrolled: $stderr"
+        [ -z "$(printf '%s' "${stderr##*$'\r'}" | tr -d ' ')" ] || fail "not cleared: '$stderr'"
+    done
+    run --separate-stderr mmsort --progress --record-size=2 "$T/big"
+    assert_failure 2
+    [ "$stderr" = "mmsort: option '--progress' does not apply to records (--record-size)" ]
+}
+
 # ---- merging ------------------------------------------------------------------
 
 @test "-m merges sorted inputs, equal lines from the earlier input first" {

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytescan.h"
 #include "mmio.h"
 #include "parallel.h"
+#include "progress.h"
 #include "size.h"
 #include "sortkey.h"
 #include "sortlines.h"
+#include "sortmerge.h"
 #include "sortrecords.h"
 #include "tool.h"
 
@@ -43,6 +46,7 @@ static const char usage_text[] =
     "Other options:\n"
     "  -c, --check, --check=diagnose-first  check for sorted input; do not sort\n"
     "  -C, --check=quiet, --check=silent  like -c, but do not report first bad line\n"
+    "  -I, --in-place            sort each FILE where it is, keeping its inode\n"
     "  -k, --key=KEYDEF          sort via a key; KEYDEF gives location and type\n"
     "  -m, --merge               merge already sorted files; do not sort\n"
     "  -o, --output=FILE         write result to FILE instead of standard output\n"
@@ -51,10 +55,10 @@ static const char usage_text[] =
     "  -t, --field-separator=SEP  use SEP instead of non-blank to blank transition\n"
     "  -T, --temporary-directory=DIR  use DIR for temporaries\n"
     "      --parallel=N          change the number of sorts run concurrently to N\n"
+    "      --progress            show the phase and how far it is on standard error\n"
     "  -u, --unique              with -c, check for strict ordering;\n"
     "                              without -c, output only the first of an equal run\n"
     "  -z, --zero-terminated     line delimiter is NUL, not newline\n"
-    "  -I, --in-place            sort each FILE in place (record mode only, yet)\n"
     "\n"
     "Record mode (fixed-size binary records; see mmsort(1)):\n"
     "      --record-size=N       sort records of N bytes instead of lines\n"
@@ -85,7 +89,7 @@ static const char usage_text[] =
 
 enum {
     OPT_HELP = 256, OPT_VERSION, OPT_PARALLEL, OPT_SORT, OPT_CHECK,
-    OPT_RECORD_SIZE, OPT_KEY_OFFSET, OPT_KEY_SIZE, OPT_KEY_TYPE
+    OPT_RECORD_SIZE, OPT_KEY_OFFSET, OPT_KEY_SIZE, OPT_KEY_TYPE, OPT_PROGRESS
 };
 
 static const struct option long_options[] = {
@@ -93,6 +97,7 @@ static const struct option long_options[] = {
     { "check", optional_argument, NULL, OPT_CHECK },
     { "dictionary-order", no_argument, NULL, 'd' },
     { "ignore-case", no_argument, NULL, 'f' },
+    { "in-place", no_argument, NULL, 'I' },
     { "general-numeric-sort", no_argument, NULL, 'g' },
     { "human-numeric-sort", no_argument, NULL, 'h' },
     { "ignore-nonprinting", no_argument, NULL, 'i' },
@@ -111,7 +116,7 @@ static const struct option long_options[] = {
     { "version-sort", no_argument, NULL, 'V' },
     { "zero-terminated", no_argument, NULL, 'z' },
     { "parallel", required_argument, NULL, OPT_PARALLEL },
-    { "in-place", no_argument, NULL, 'I' },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
     { "record-size", required_argument, NULL, OPT_RECORD_SIZE },
     { "key-offset", required_argument, NULL, OPT_KEY_OFFSET },
     { "key-size", required_argument, NULL, OPT_KEY_SIZE },
@@ -159,10 +164,14 @@ struct options {
     struct sort_spec spec;
     int check;              /* 0, or 'c' or 'C' */
     bool merge;             /* -m */
+    bool in_place;          /* -I */
     const char *output;     /* -o, or NULL for standard output */
     unsigned threads;       /* --parallel */
-    struct size_value size; /* -S: validated; the whole input fits now */
-    bool in_place;          /* -I */
+    struct size_value size; /* -S */
+    bool size_given;
+    const char **temp_dirs; /* -T, in order; or mmio_temp_dir() alone */
+    size_t temp_dir_count;
+    bool progress;          /* --progress */
     struct record_options records; /* --record-size and its key */
     int text_only;          /* the last option given that only text takes */
 };
@@ -186,7 +195,7 @@ static void parse_tab(struct sort_spec *spec, const char *arg)
 static void parse_size(struct options *o, const char *arg)
 {
     switch (size_parse(arg, 1024, &o->size)) {
-    case SIZE_OK: return;
+    case SIZE_OK: o->size_given = true; return;
     case SIZE_INVALID: xdie("invalid -S argument '%s'", arg);
     case SIZE_BAD_SUFFIX: xdie("invalid suffix in -S argument '%s'", arg);
     case SIZE_TOO_LARGE: xdie("-S argument '%s' too large", arg);
@@ -206,6 +215,17 @@ static void parse_parallel(struct options *o, const char *arg)
     if (n == 0)
         xdie("number in parallel must be nonzero");
     o->threads = n > 64 ? 64 : (unsigned)n;
+}
+
+/* -T DIR: GNU uses each of several in turn. */
+static void add_temp_dir(struct options *o, const char *dir)
+{
+    const char **dirs = realloc(o->temp_dirs, (o->temp_dir_count + 1) * sizeof *dirs);
+
+    if (!dirs)
+        xdie("memory exhausted");
+    dirs[o->temp_dir_count++] = dir;
+    o->temp_dirs = dirs;
 }
 
 static void set_check(struct options *o, int mode)
@@ -274,7 +294,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 
     while ((opt = tool_getopt(argc, argv, "bcCdfghiIk:mMno:rsS:t:T:uVz",
                               long_options)) != -1) {
-        if (opt == OPT_SORT || (opt < 256 && strchr("bdfghikmMntVz", opt)))
+        if (opt == OPT_SORT || opt == OPT_PROGRESS
+            || (opt < 256 && strchr("bdfghikmMntVz", opt)))
             o->text_only = opt;
         switch (opt) {
         case 'c': case 'C': set_check(o, opt); break;
@@ -283,6 +304,7 @@ static void parse_options(struct options *o, int argc, char **argv)
             if (!sort_spec_add_key(&o->spec, optarg, message, sizeof message))
                 xdie("%s", message);
             break;
+        case 'I': o->in_place = true; break;
         case 'm': o->merge = true; break;
         case 'o':
             if (o->output && strcmp(o->output, optarg) != 0)
@@ -292,12 +314,12 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 's': o->spec.stable = true; break;
         case 'S': parse_size(o, optarg); break;
         case 't': parse_tab(&o->spec, optarg); break;
-        case 'T': break; /* a directory for temporaries: none are made yet */
+        case 'T': add_temp_dir(o, optarg); break;
         case 'u': o->spec.unique = true; break;
         case 'z': o->spec.eol = '\0'; break;
         case OPT_PARALLEL: parse_parallel(o, optarg); break;
         case OPT_SORT: parse_sort_word(o, optarg); break;
-        case 'I': o->in_place = true; break;
+        case OPT_PROGRESS: o->progress = true; break;
         case OPT_RECORD_SIZE: case OPT_KEY_OFFSET: case OPT_KEY_SIZE:
         case OPT_KEY_TYPE:
             record_option(&o->records, opt - OPT_RECORD_SIZE, optarg);
@@ -331,20 +353,39 @@ struct sort {
     struct line *lines;
     size_t line_count;
     size_t *runs;        /* -m: where each input's lines start, and the end */
+    bool by_key;         /* sort_lines finds the first keys: no prefixes */
+    size_t max_lines;    /* more lines than this: sorted in runs (or 0) */
+    struct progress progress; /* --progress */
+    bool external;       /* there are more: no lines were found */
 };
 
-static void load_input(struct input *in, const char *name)
+/* Loads one operand: with -I, a regular file mapped to be written. */
+static void load_input(struct input *in, const char *name, bool in_place)
 {
     mmio_error err;
 
     in->name = name;
+    if (in_place && strcmp(name, "-") == 0)
+        xdie("standard input cannot be sorted in place");
     in->file = strcmp(name, "-") == 0 ? mmio_stdin(&err)
-                                      : mmio_open(name, MMIO_RDONLY, &err);
+               : mmio_open(name, in_place ? MMIO_RDWR | MMIO_REGULAR_ONLY
+                                          : MMIO_RDONLY, &err);
     if (!in->file)
-        xdie_error("cannot read", &err);
-    if (mmio_load(in->file, MMIO_MAP_READ, &in->view, &err) < 0)
+        xdie_error(in_place ? "open failed" : "cannot read", &err);
+    if (mmio_load(in->file, in_place ? MMIO_MAP_SHARED : MMIO_MAP_READ,
+                  &in->view, &err) < 0)
         xdie_error("read failed", &err);
     mmio_advise(&in->view, MMIO_WILLNEED);
+}
+
+/* The size of all the inputs, for --progress. */
+static uint64_t input_bytes(const struct sort *s)
+{
+    uint64_t bytes = 0;
+
+    for (size_t i = 0; i < s->input_count; i++)
+        bytes += s->inputs[i].view.size;
+    return bytes;
 }
 
 /* Unmaps and closes the inputs: Windows renames no file that is mapped. */
@@ -377,29 +418,38 @@ static void xdie_shrunk(struct sort *s)
 static size_t count_lines(const unsigned char *data, size_t size,
                           unsigned char eol)
 {
-    const unsigned char *p = data, *end = data + size, *hit;
-    size_t count = 0;
+    struct bytescan set;
+    struct bytescan_regs regs;
+    size_t count = 0, at = 0;
 
-    while (p < end && (hit = memchr(p, eol, (size_t)(end - p))) != NULL) {
-        count++;
-        p = hit + 1;
-    }
-    return count + (p < end);
+    bytescan_init(&set, -128, eol, eol, eol);
+    bytescan_load(&regs, &set);
+    for (; size - at >= 64; at += 64)
+        count += (size_t)__builtin_popcountll(bytescan_mask64(&regs, data + at));
+    count += (size_t)__builtin_popcountll(bytescan_mask_tail(&regs, data + at,
+                                                             size - at));
+    return count + (size > 0 && data[size - 1] != eol);
 }
 
-/* Appends the lines of DATA at LINES, with their prefixes for SPEC. */
+/* Appends the lines of DATA at LINES, with their prefixes for SPEC
+ * unless NO_PREFIXES. */
 static void split_lines(struct line *lines, const unsigned char *data,
-                        size_t size, const struct sort_spec *spec)
+                        size_t size, const struct sort_spec *spec,
+                        bool no_prefixes)
 {
     const unsigned char *p = data, *end = data + size;
+    struct bytescan set;
+    struct bytescan_cursor cursor;
 
+    bytescan_init(&set, -128, spec->eol, spec->eol, spec->eol);
+    bytescan_start(&cursor, &set, data, end);
     while (p < end) {
-        const unsigned char *hit = memchr(p, spec->eol, (size_t)(end - p));
-        size_t length = (size_t)((hit ? hit : end) - p);
-        *lines++ = (struct line){ p, length, spec->bytewise
-                                             ? line_prefix(p, length)
+        const unsigned char *hit = bytescan_next(&cursor);
+        size_t length = (size_t)(hit - p);
+        *lines++ = (struct line){ p, length, no_prefixes ? 0
+                                             : spec->bytewise ? line_prefix(p, length)
                                              : sort_prefix(spec, p, length) };
-        p += length + 1;
+        p = hit + 1;
     }
 }
 
@@ -475,7 +525,7 @@ static int split_chunk_lines(void *arg, unsigned index)
     for (size_t c = index; c < f->count; c += f->parts)
         split_lines(f->sort->lines + f->chunks[c].first_line, f->chunks[c].start,
                     (size_t)(f->chunks[c].end - f->chunks[c].start),
-                    &f->sort->options.spec);
+                    &f->sort->options.spec, f->sort->by_key);
     return 0;
 }
 
@@ -510,6 +560,11 @@ static void find_lines(struct sort *s)
         s->runs[i] = total;
     }
     s->line_count = total;
+    if (s->max_lines && total > s->max_lines) {
+        s->external = true; /* sorted in pieces of the budget's size */
+        free(f.chunks);
+        return;
+    }
     s->lines = malloc((total ? total : 1) * sizeof *s->lines);
     if (!s->lines)
         xdie("memory exhausted");
@@ -532,7 +587,7 @@ static void load_inputs(struct sort *s, char **names, size_t count)
     if (!s->inputs || !s->runs)
         xdie("memory exhausted");
     for (size_t i = 0; i < count; i++) {
-        load_input(&s->inputs[i], names[i]);
+        load_input(&s->inputs[i], names[i], s->options.in_place);
         s->input_count++;
     }
     find_lines(s);
@@ -567,16 +622,23 @@ static int sort_guarded(void *arg, unsigned index)
     const struct options *o = &s->options;
     size_t n = s->line_count;
     struct line *tmp = malloc((n ? n : 1) * sizeof *tmp), *sorted;
+    struct text_range *ranges = malloc(s->input_count * sizeof *ranges);
     mmio_error err;
 
     (void)index;
-    if (!tmp)
+    if (!tmp || !ranges)
         xdie("memory exhausted");
+    for (size_t i = 0; i < s->input_count; i++) {
+        const unsigned char *data = s->inputs[i].view.data;
+        ranges[i] = (struct text_range){ data, data + s->inputs[i].view.size };
+    }
     if (o->merge)
         sorted = merge_lines(&o->spec, s->lines, tmp, s->runs, s->input_count,
                              o->threads, &err);
     else
-        sorted = sort_lines(&o->spec, s->lines, tmp, n, o->threads, &err);
+        sorted = sort_lines(&o->spec, s->lines, tmp, n, ranges, s->input_count,
+                            o->threads, &err);
+    free(ranges);
     if (!sorted)
         return -1;
     free(sorted == s->lines ? tmp : s->lines);
@@ -596,6 +658,8 @@ struct output {
     const char *name;
     unsigned char *buf;
     size_t used;
+    unsigned char eol;  /* for emit_line */
+    struct progress *progress; /* counts the bytes written, or NULL */
 };
 
 static void xwrite_output(struct output *o, const void *data, size_t size)
@@ -613,6 +677,8 @@ static void xwrite_output(struct output *o, const void *data, size_t size)
 static void output_flush(struct output *o)
 {
     xwrite_output(o, o->buf, o->used);
+    if (o->progress)
+        progress_add(o->progress, o->used);
     o->used = 0;
 }
 
@@ -673,9 +739,12 @@ static int copy_part(void *arg, unsigned index)
     unsigned char *p = w->map + w->offsets[index];
     unsigned char eol = w->sort->options.spec.eol;
 
-    for (size_t i = parallel_split(n, w->parts, index);
-         i < parallel_split(n, w->parts, index + 1); i++) {
+    size_t end = parallel_split(n, w->parts, index + 1);
+
+    for (size_t i = parallel_split(n, w->parts, index); i < end; i++) {
         const struct line *line = &w->sort->lines[i];
+        if (i + 16 < end) /* sorted lines are far apart: ask ahead */
+            __builtin_prefetch(w->sort->lines[i + 16].text);
         memcpy(p, line->text, line->length);
         p += line->length;
         *p++ = eol;
@@ -692,30 +761,40 @@ static void xdie_write(struct output *o, const mmio_error *err)
          mmio_strerror(err->code, reason, sizeof reason));
 }
 
+/* Shares the lines out over the parts of W and sums where each part's
+ * bytes start (W->offsets).  Returns the size of the whole output. */
+static size_t plan_parts(struct sort *s, struct writer *w)
+{
+    unsigned threads = s->options.threads;
+
+    w->parts = 1;
+    if (s->line_count / 65536 > 1)
+        w->parts = s->line_count / 65536 < threads
+                   ? (unsigned)(s->line_count / 65536) : threads;
+    w->offsets = calloc(w->parts + 1, sizeof *w->offsets);
+    if (!w->offsets)
+        xdie("memory exhausted");
+    parallel_run(w->parts, measure_part, w, NULL);
+    for (unsigned i = 0; i < w->parts; i++)
+        w->offsets[i + 1] += w->offsets[i];
+    return w->offsets[w->parts];
+}
+
 /* Writes the lines into the regular file of O through a shared mapping
  * of its final size, the threads copying a share each. */
 static void write_mapped(struct sort *s, struct output *o)
 {
-    unsigned threads = s->options.threads;
     struct writer w = { s, o, NULL, NULL, 1 };
+    size_t size = plan_parts(s, &w);
     mmio_view view;
     mmio_error err;
 
-    if (s->line_count / 65536 > 1)
-        w.parts = s->line_count / 65536 < threads ? (unsigned)(s->line_count / 65536)
-                                                  : threads;
-    w.offsets = calloc(w.parts + 1, sizeof *w.offsets);
-    if (!w.offsets)
-        xdie("memory exhausted");
-    parallel_run(w.parts, measure_part, &w, NULL);
-    for (unsigned i = 0; i < w.parts; i++)
-        w.offsets[i + 1] += w.offsets[i];
-    if (mmio_resize(o->file, w.offsets[w.parts], &err) < 0)
+    if (mmio_resize(o->file, size, &err) < 0)
         xdie_write(o, &err);
-    if (w.offsets[w.parts] > 0) {
-        if (mmio_map(o->file, 0, w.offsets[w.parts], MMIO_MAP_SHARED, &view,
-                     &err) < 0)
+    if (size > 0) {
+        if (mmio_map(o->file, 0, size, MMIO_MAP_SHARED, &view, &err) < 0)
             xdie_write(o, &err);
+        mmio_advise(&view, MMIO_WILLWRITE);
         w.map = view.data;
         if (parallel_run(w.parts, copy_part, &w, &err) < 0) {
             mmio_close(o->file, NULL);
@@ -727,11 +806,70 @@ static void write_mapped(struct sort *s, struct output *o)
     free(w.offsets);
 }
 
+/* -I: the sorted bytes, to be copied over the file they came from. */
+struct copy_back {
+    unsigned char *to;
+    const unsigned char *from;
+    size_t size;
+};
+
+static int copy_back_guarded(void *arg, unsigned index)
+{
+    struct copy_back *c = arg;
+
+    (void)index;
+    memcpy(c->to, c->from, c->size);
+    return 0;
+}
+
+/* -I: maps the whole of the input again, SIZE bytes long now. */
+static void remap_input(struct input *in, uint64_t size, struct output *o)
+{
+    mmio_error err;
+
+    if (mmio_unmap(&in->view, &err) < 0 || mmio_resize(in->file, size, &err) < 0
+        || mmio_map(in->file, 0, size, MMIO_MAP_SHARED, &in->view, &err) < 0)
+        xdie_write(o, &err);
+}
+
+/* -I: gathers the sorted lines in memory, then copies them over the file
+ * with SIGINT, SIGTERM and SIGHUP held off, so that such a request leaves
+ * the old content or the new.  The file grows by a final newline that it
+ * lacked, or shrinks by what -u left out. */
+static void write_in_place(struct sort *s)
+{
+    struct input *in = &s->inputs[0];
+    struct output o = { in->file, in->name, NULL, 0, 0, NULL };
+    struct writer w = { s, &o, NULL, NULL, 1 };
+    size_t size = plan_parts(s, &w), old_size = in->view.size;
+    struct copy_back back = { NULL, malloc(size ? size : 1), size };
+    mmio_error err;
+
+    if (!back.from)
+        xdie("memory exhausted");
+    w.map = (unsigned char *)back.from;
+    if (parallel_run(w.parts, copy_part, &w, &err) < 0)
+        xdie_shrunk(s);
+    mmio_defer_interrupts();
+    if (size > old_size)
+        remap_input(in, size, &o);
+    back.to = in->view.data;
+    if (size > 0 && parallel_run(1, copy_back_guarded, &back, &err) < 0)
+        xdie_shrunk(s);
+    if ((size > 0 && mmio_flush(&in->view, 0, size, MMIO_SYNC, &err) < 0)
+        || mmio_unmap(&in->view, &err) < 0
+        || (size < old_size && mmio_resize(in->file, size, &err) < 0))
+        xdie_write(&o, &err);
+    mmio_allow_interrupts();
+    free((unsigned char *)back.from);
+    free(w.offsets);
+}
+
 /* Writes the sorted lines to standard output or to -o FILE, which is
  * replaced atomically (it may be one of the inputs). */
 static void write_output(struct sort *s)
 {
-    struct output o = { NULL, "standard output", NULL, 0 };
+    struct output o = { NULL, "standard output", NULL, 0, 0, NULL };
     struct writer w = { s, &o, NULL, NULL, 1 };
     const char *path = s->options.output;
     mmio_error err;
@@ -756,6 +894,261 @@ static void write_output(struct sort *s)
         xdie_write(&o, &err);
     if (mmio_close(o.file, &err) < 0)
         xdie_write(&o, &err);
+}
+
+/* ---- Inputs larger than the budget ---------------------------------------------- */
+
+/* GNU merges at most this many runs at once (its --batch-size). */
+#define MERGE_FANIN 16
+
+/* A sorted run, in a temporary file that closing removes.  Runs merged
+ * together are of one level; their merge is of the next. */
+struct run {
+    mmio_file *file;
+    unsigned level;
+};
+
+struct external {
+    struct sort *sort;
+    struct run *runs;
+    size_t count;
+    size_t temps_made;  /* -T directories are taken in turn */
+};
+
+/* The memory for the lines of one run: -S, else half of physical memory. */
+static uint64_t memory_budget(const struct options *o)
+{
+    uint64_t physical = mmio_physical_memory();
+
+    if (physical == 0)
+        physical = (uint64_t)2 << 30; /* unknown: as if 2 GiB */
+    if (!o->size_given)
+        return physical / 2;
+    if (o->size.percent)
+        return physical / 100 * o->size.amount;
+    return o->size.amount;
+}
+
+/* The most lines sorted at once: each takes two struct lines (a sort
+ * needs room to merge into) and a byte for the first-key radix. */
+static size_t lines_in_budget(const struct options *o)
+{
+    uint64_t lines = memory_budget(o) / (2 * sizeof(struct line) + 1);
+
+    if (lines < 1024)
+        lines = 1024; /* as GNU, a budget too small to work in is raised */
+    return lines > SIZE_MAX / (2 * sizeof(struct line)) ? SIZE_MAX / 64 : (size_t)lines;
+}
+
+/* A new, empty temporary file in the next -T directory, set in *DIR. */
+static mmio_file *xcreate_temporary(struct external *x, const char **dirp)
+{
+    const struct options *o = &x->sort->options;
+    const char *dir = o->temp_dir_count ? o->temp_dirs[x->temps_made++ % o->temp_dir_count]
+                                        : mmio_temp_dir();
+    size_t size = strlen(dir) + sizeof "/mmsort.tmp";
+    char *path = malloc(size);
+    mmio_file *file;
+    mmio_error err;
+    char reason[256];
+
+    if (!path)
+        xdie("memory exhausted");
+    snprintf(path, size, "%s/mmsort.tmp", dir);
+    /* Atomic, never committed: removed when closed, at exit, on a signal. */
+    file = mmio_create(path, MMIO_ATOMIC | MMIO_RDWR, &err);
+    free(path);
+    if (!file)
+        xdie("cannot create temporary file in %s: %s", tool_quote_always(dir),
+             mmio_strerror(err.code, reason, sizeof reason));
+    *dirp = dir; /* messages name it: the file itself may have no name */
+    return file;
+}
+
+static void add_run(struct external *x, mmio_file *file, unsigned level)
+{
+    struct run *runs = realloc(x->runs, (x->count + 1) * sizeof *runs);
+
+    if (!runs)
+        xdie("memory exhausted");
+    runs[x->count++] = (struct run){ file, level };
+    x->runs = runs;
+}
+
+/* Where a line-by-line merge writes, buffered. */
+static void emit_line(void *ctx, const struct line *line)
+{
+    struct output *o = ctx;
+
+    output_line(o, line, o->eol);
+}
+
+struct merge_job {
+    struct sort *sort;
+    struct text_range *texts;
+    size_t count;
+    struct output *output;
+};
+
+static int merge_guarded(void *arg, unsigned index)
+{
+    struct merge_job *job = arg;
+
+    (void)index;
+    merge_texts(&job->sort->options.spec, job->texts, job->count, emit_line,
+                job->output);
+    output_flush(job->output);
+    return 0;
+}
+
+/* Merges COUNT runs from FIRST into O, then closes them (which removes
+ * them) and takes them off the list. */
+static void merge_runs_into(struct external *x, size_t first, size_t count,
+                            struct output *o)
+{
+    struct text_range *texts = malloc(count * sizeof *texts);
+    mmio_view *views = calloc(count, sizeof *views);
+    struct merge_job job = { x->sort, texts, count, o };
+    mmio_error err;
+
+    if (!texts || !views)
+        xdie("memory exhausted");
+    for (size_t i = 0; i < count; i++) {
+        uint64_t size;
+        if (mmio_size(x->runs[first + i].file, &size, &err) < 0
+            || mmio_map(x->runs[first + i].file, 0, size, MMIO_MAP_READ,
+                        &views[i], &err) < 0)
+            xdie_error("read failed", &err);
+        mmio_advise(&views[i], MMIO_SEQUENTIAL);
+        texts[i] = (struct text_range){ views[i].data, (const unsigned char *)views[i].data + size };
+    }
+    if (parallel_run(1, merge_guarded, &job, &err) < 0)
+        xdie_error("read failed", &err);
+    for (size_t i = 0; i < count; i++) {
+        mmio_unmap(&views[i], NULL);
+        mmio_close(x->runs[first + i].file, NULL);
+    }
+    memmove(x->runs + first, x->runs + first + count,
+            (x->count - first - count) * sizeof *x->runs);
+    x->count -= count;
+    free(views);
+    free(texts);
+}
+
+/* Merges COUNT runs from FIRST into one run of LEVEL, in their place. */
+static void merge_to_run(struct external *x, size_t first, size_t count,
+                         unsigned level)
+{
+    struct output o = { NULL, NULL, malloc(OUT_SIZE), 0, x->sort->options.spec.eol,
+                        NULL };
+    struct run merged;
+
+    o.file = xcreate_temporary(x, &o.name);
+    if (!o.buf)
+        xdie("memory exhausted");
+    merge_runs_into(x, first, count, &o);
+    free(o.buf);
+    add_run(x, o.file, level);
+    merged = x->runs[x->count - 1];
+    memmove(x->runs + first + 1, x->runs + first,
+            (x->count - 1 - first) * sizeof *x->runs);
+    x->runs[first] = merged;
+}
+
+/* Sorts the lines of [P, END), the piece of input IN, into a new run;
+ * then merges the last runs while MERGE_FANIN of them share a level, so
+ * that few are open at once. */
+static void sort_piece(struct external *x, const struct input *in,
+                       const unsigned char *p, const unsigned char *end)
+{
+    struct sort piece = *x->sort;
+    struct input part = *in;
+    struct output o = { NULL, NULL, NULL, 0, 0, NULL };
+    mmio_error err;
+
+    o.file = xcreate_temporary(x, &o.name);
+    part.view.data = (unsigned char *)p;
+    part.view.size = (size_t)(end - p);
+    piece.inputs = &part;
+    piece.input_count = 1;
+    piece.max_lines = 0;
+    piece.runs = (size_t[2]){ 0, 0 };
+    find_lines(&piece);
+    if (parallel_run(1, sort_guarded, &piece, &err) < 0)
+        xdie_shrunk(x->sort);
+    write_mapped(&piece, &o);
+    free(piece.lines);
+    add_run(x, o.file, 0);
+    while (x->count >= MERGE_FANIN
+           && x->runs[x->count - MERGE_FANIN].level == x->runs[x->count - 1].level)
+        merge_to_run(x, x->count - MERGE_FANIN, MERGE_FANIN,
+                     x->runs[x->count - 1].level + 1);
+}
+
+/* Where the piece of at most MAX lines that starts at P ends. */
+struct piece_cut {
+    const unsigned char *p, *end, *cut;
+    size_t max;
+    unsigned char eol;
+};
+
+static int cut_piece(void *arg, unsigned index)
+{
+    struct piece_cut *c = arg;
+    const unsigned char *p = c->p;
+
+    (void)index;
+    for (size_t n = 0; n < c->max && p < c->end; n++) {
+        const unsigned char *eol = memchr(p, c->eol, (size_t)(c->end - p));
+        p = eol ? eol + 1 : c->end;
+    }
+    c->cut = p;
+    return 0;
+}
+
+/* Sorts inputs whose lines do not fit in the budget: pieces of the budget's
+ * size are sorted into runs in temporary files, which are merged into the
+ * output, at most MERGE_FANIN at a time. */
+static void sort_external(struct sort *s)
+{
+    struct external x = { s, NULL, 0, 0 };
+    const char *path = s->options.output;
+    struct output o = { NULL, "standard output", malloc(OUT_SIZE), 0,
+                        s->options.spec.eol, &s->progress };
+    mmio_error err;
+
+    if (!o.buf)
+        xdie("memory exhausted");
+    progress_start(&s->progress, s->options.progress, "sorting", input_bytes(s));
+    for (size_t i = 0; i < s->input_count; i++) {
+        struct input *in = &s->inputs[i];
+        struct piece_cut c = { in->view.data, (const unsigned char *)in->view.data + in->view.size,
+                               NULL, s->max_lines, s->options.spec.eol };
+        for (; c.p < c.end; c.p = c.cut) {
+            if (parallel_run(1, cut_piece, &c, &err) < 0)
+                xdie_shrunk(s);
+            sort_piece(&x, in, c.p, c.cut);
+            progress_add(&s->progress, (uint64_t)(c.cut - c.p));
+        }
+    }
+    progress_end(&s->progress);
+    progress_start(&s->progress, s->options.progress, "merging", input_bytes(s));
+    release_inputs(s);
+    while (x.count > MERGE_FANIN)
+        merge_to_run(&x, 0, MERGE_FANIN, 0);
+    o.file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
+    if (!o.file)
+        xdie_error("open failed", &err);
+    if (path)
+        o.name = path;
+    merge_runs_into(&x, 0, x.count, &o);
+    progress_end(&s->progress);
+    if (path && mmio_commit(o.file, &err) < 0)
+        xdie_write(&o, &err);
+    if (mmio_close(o.file, &err) < 0)
+        xdie_write(&o, &err);
+    free(o.buf);
+    free(x.runs);
 }
 
 /* ---- Checking ---------------------------------------------------------------- */
@@ -805,6 +1198,25 @@ static int check_order(struct sort *s, char **names, int count)
     return check.disorder ? SORT_DISORDER : 0;
 }
 
+/* -I: sorts each FILE where it is, one after the other. */
+static int sort_in_place(struct sort *s, char **names, int count)
+{
+    mmio_error err;
+    int i = 0;
+
+    do {
+        load_inputs(s, names + i, count > 0);
+        if (parallel_run(1, sort_guarded, s, &err) < 0)
+            xdie_shrunk(s);
+        write_in_place(s);
+        release_inputs(s);
+        free(s->lines);
+        free(s->inputs);
+        free(s->runs);
+    } while (++i < count);
+    return 0;
+}
+
 /* --record-size: the options that apply go to sortrecords.c. */
 static int sort_records(const struct options *o, char **names, int count)
 {
@@ -812,8 +1224,9 @@ static int sort_records(const struct options *o, char **names, int count)
                               o->spec.unique, o->in_place, o->check, o->output,
                               o->threads };
 
-    if (o->text_only == OPT_SORT)
-        xdie("option '--sort' does not apply to records (--record-size)");
+    if (o->text_only == OPT_SORT || o->text_only == OPT_PROGRESS)
+        xdie("option '--%s' does not apply to records (--record-size)",
+             o->text_only == OPT_SORT ? "sort" : "progress");
     if (o->text_only)
         xdie("option '-%c' does not apply to records (--record-size)",
              o->text_only);
@@ -824,6 +1237,7 @@ int main(int argc, char **argv)
 {
     static struct sort sort;
     mmio_error err;
+    uint64_t bytes;
 
     tool_start("mmsort", &argc, &argv);
     sort_spec_init(&sort.options.spec);
@@ -837,14 +1251,30 @@ int main(int argc, char **argv)
     if (sort.options.records.key_offset_given || sort.options.records.key_size_given
         || sort.options.records.key_type_given)
         xdie("--key-offset, --key-size and --key-type need --record-size");
-    if (sort.options.in_place)
-        xdie("--in-place is not supported yet in text mode");
+    if (sort.options.in_place && (sort.options.check || sort.options.merge
+                                  || sort.options.output))
+        xdie("options '-I%c' are incompatible", sort.options.check ? sort.options.check
+                                                : sort.options.merge ? 'm' : 'o');
     if (sort.options.check)
         return tool_finish(check_order(&sort, argv, argc));
+    sort.by_key = !sort.options.merge && sort_lines_by_key(&sort.options.spec);
+    if (sort.options.in_place)
+        return tool_finish(sort_in_place(&sort, argv, argc));
+    if (!sort.options.merge)
+        sort.max_lines = lines_in_budget(&sort.options);
     load_inputs(&sort, argv, (size_t)argc);
+    if (sort.external) {
+        sort_external(&sort);
+        return tool_finish(0);
+    }
+    bytes = input_bytes(&sort);
+    progress_start(&sort.progress, sort.options.progress, "sorting", 2 * bytes);
     if (parallel_run(1, sort_guarded, &sort, &err) < 0)
         xdie_shrunk(&sort);
+    progress_add(&sort.progress, bytes);
     write_output(&sort);
+    progress_add(&sort.progress, bytes);
+    progress_end(&sort.progress);
     free(sort.lines);
     return tool_finish(0);
 }

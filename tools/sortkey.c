@@ -221,59 +221,71 @@ bool sort_spec_finish(struct sort_spec *spec, char *message, size_t size)
 
 /* ---- Fields ------------------------------------------------------------------ */
 
-/* Where KEY starts in [P, LIM): GNU's begfield. */
-static const unsigned char *key_start(const struct sort_spec *spec,
-                                      const struct sort_key *key,
-                                      const unsigned char *p,
-                                      const unsigned char *lim)
+/* The first -t separator in [P, LIM), or LIM. */
+static const unsigned char *skip_to_tab(const struct sort_spec *spec,
+                                        const unsigned char *p,
+                                        const unsigned char *lim)
 {
-    size_t sword = key->sword;
+    const unsigned char *tab = memchr(p, spec->tab, (size_t)(lim - p));
 
+    return tab ? tab : lim;
+}
+
+/* P after COUNT fields, each with the separator after it, walked as
+ * GNU's begfield and limfield both walk them. */
+static const unsigned char *walk_fields(const struct sort_spec *spec,
+                                        const unsigned char *p,
+                                        const unsigned char *lim, size_t count)
+{
     if (spec->tab != TAB_DEFAULT) {
-        while (p < lim && sword--) {
-            while (p < lim && *p != spec->tab)
-                p++;
+        while (p < lim && count--) {
+            p = skip_to_tab(spec, p, lim);
             if (p < lim)
                 p++;
         }
     } else {
-        while (p < lim && sword--) {
+        while (p < lim && count--) {
             while (p < lim && blanks[*p])
                 p++;
             while (p < lim && !blanks[*p])
                 p++;
         }
     }
+    return p;
+}
+
+/* Where KEY starts in [FIELD, LIM), FIELD being where its field starts:
+ * the rest of GNU's begfield. */
+static const unsigned char *key_start(const struct sort_key *key,
+                                      const unsigned char *p,
+                                      const unsigned char *lim)
+{
     if (key->skip_start_blanks)
         while (p < lim && blanks[*p])
             p++;
     return (size_t)(lim - p) < key->schar ? lim : p + key->schar;
 }
 
-/* Where KEY ends in [P, LIM): GNU's limfield. */
+/* Where KEY ends in [P, LIM), P being WALKED fields (at most KEY's end
+ * field) into the line: GNU's limfield, which walks the first fields
+ * as begfield does. */
 static const unsigned char *key_limit(const struct sort_spec *spec,
                                       const struct sort_key *key,
-                                      const unsigned char *p,
+                                      const unsigned char *p, size_t walked,
                                       const unsigned char *lim)
 {
-    size_t eword = key->eword, echar = key->echar;
+    size_t eword = key->eword - walked, echar = key->echar;
 
     if (echar == 0)
         eword++; /* the whole of the last field */
     if (spec->tab != TAB_DEFAULT) {
         while (p < lim && eword--) {
-            while (p < lim && *p != spec->tab)
-                p++;
+            p = skip_to_tab(spec, p, lim);
             if (p < lim && (eword || echar))
                 p++;
         }
     } else {
-        while (p < lim && eword--) {
-            while (p < lim && blanks[*p])
-                p++;
-            while (p < lim && !blanks[*p])
-                p++;
-        }
+        p = walk_fields(spec, p, lim, eword);
     }
     if (echar != 0) {
         if (key->skip_end_blanks)
@@ -290,11 +302,18 @@ static void key_bounds(const struct sort_spec *spec, const struct sort_key *key,
                        const unsigned char **limit)
 {
     const unsigned char *p = line->text, *lim = p + line->length;
-    const unsigned char *end = key->eword == FIELD_NONE
-                               ? lim : key_limit(spec, key, p, lim);
+    const unsigned char *field = p, *end = lim;
+    size_t walked = 0;
 
     if (key->sword != FIELD_NONE) {
-        p = key_start(spec, key, p, lim);
+        field = walk_fields(spec, p, lim, key->sword);
+        walked = key->sword;
+    }
+    if (key->eword != FIELD_NONE)
+        end = walked <= key->eword ? key_limit(spec, key, field, walked, lim)
+                                   : key_limit(spec, key, p, 0, lim);
+    if (key->sword != FIELD_NONE) {
+        p = key_start(key, field, lim);
     } else if (key->skip_start_blanks) {
         while (p < end && blanks[*p])
             p++;
@@ -705,6 +724,12 @@ uint64_t line_prefix(const unsigned char *text, size_t length)
     for (size_t i = 0; i < length; i++)
         prefix |= (uint64_t)text[i] << (56 - 8 * i);
     return prefix;
+}
+
+void sort_first_key(const struct sort_spec *spec, const struct line *line,
+                    const unsigned char **start, const unsigned char **limit)
+{
+    key_bounds(spec, &spec->keys[0], line, start, limit);
 }
 
 uint64_t sort_prefix(const struct sort_spec *spec, const unsigned char *text,

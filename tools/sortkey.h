@@ -65,6 +65,10 @@ bool sort_spec_finish(struct sort_spec *spec, char *message, size_t size);
 /* The first 8 bytes of TEXT (LENGTH long), big-endian, zero-padded. */
 uint64_t line_prefix(const unsigned char *text, size_t length);
 
+/* The bytes of SPEC's first key in LINE: [*START, *LIMIT). */
+void sort_first_key(const struct sort_spec *spec, const struct line *line,
+                    const unsigned char **start, const unsigned char **limit);
+
 /* The prefix of a line for SPEC: of the line bytewise, of the first key
  * when it compares as plain bytes, else 0. */
 uint64_t sort_prefix(const struct sort_spec *spec, const unsigned char *text,

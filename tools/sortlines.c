@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -428,6 +429,226 @@ static struct line *radix_sort_lines(struct line *lines, struct line *tmp,
     return sorted;
 }
 
+static int compare_ranges(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct text_range *)a)->start;
+    uintptr_t y = (uintptr_t)((const struct text_range *)b)->start;
+
+    return (x > y) - (x < y);
+}
+
+/* ---- Radix sort on the first key -------------------------------------------- */
+
+/* When the first key compares as plain bytes, each line is turned into
+ * its first key (which lies inside it), the keys are radix sorted (the
+ * radix sort is stable: equal keys keep their input order), each key is
+ * turned back into the line around it, and each run of lines whose keys
+ * tie is put in order by the rest of GNU's comparison. */
+struct keyed {
+    const struct sort_spec *spec;
+    const struct text_range *ranges; /* the inputs, by address */
+    size_t range_count;
+    struct line *lines, *scratch;    /* N each */
+    size_t n;
+    unsigned parts;
+    unsigned char *tie;              /* 1: line I's key equals line I-1's */
+    size_t large;                    /* runs of ties this long: on threads */
+};
+
+static int lines_to_keys(void *arg, unsigned index)
+{
+    struct keyed *k = arg;
+
+    for (size_t i = parallel_split(k->n, k->parts, index);
+         i < parallel_split(k->n, k->parts, index + 1); i++) {
+        const unsigned char *start, *limit;
+        sort_first_key(k->spec, &k->lines[i], &start, &limit);
+        /* An empty key points at its line's start, so that every key
+         * points inside its input, never at its end. */
+        k->lines[i].text = start < limit ? start : k->lines[i].text;
+        k->lines[i].length = (size_t)(limit - start);
+        k->lines[i].prefix = line_prefix(start, k->lines[i].length);
+    }
+    return 0;
+}
+
+/* The input that holds P. */
+static const struct text_range *range_of(const struct keyed *k,
+                                         const unsigned char *p)
+{
+    size_t low = 0, high = k->range_count;
+
+    while (high - low > 1) {
+        size_t mid = low + (high - low) / 2;
+        if ((uintptr_t)p < (uintptr_t)k->ranges[mid].start)
+            high = mid;
+        else
+            low = mid;
+    }
+    return &k->ranges[low];
+}
+
+/* The line around KEY: from the line end before it to the one after. */
+static struct line line_around(const struct keyed *k, const struct line *key)
+{
+    const struct text_range *range = range_of(k, key->text);
+    const unsigned char *start = key->text, *from = key->text + key->length;
+    const unsigned char *end = memchr(from, k->spec->eol,
+                                      (size_t)(range->end - from));
+    unsigned char eol = k->spec->eol;
+
+    while (start > range->start && start[-1] != eol)
+        start--;
+    end = end ? end : range->end;
+    return (struct line){ start, (size_t)(end - start), 0 };
+}
+
+/* Notes which keys equal the one before. */
+static int mark_ties(void *arg, unsigned index)
+{
+    struct keyed *k = arg;
+
+    for (size_t i = parallel_split(k->n, k->parts, index);
+         i < parallel_split(k->n, k->parts, index + 1); i++) {
+        const struct line *a = &k->lines[i - (i > 0)], *b = &k->lines[i];
+        k->tie[i] = i > 0 && a->length == b->length
+                    && memcmp(a->text, b->text, a->length) == 0;
+    }
+    return 0;
+}
+
+/* Turns keys into their lines, each with its first key's prefix, as
+ * sort_prefix gives it. */
+static int keys_to_lines(void *arg, unsigned index)
+{
+    struct keyed *k = arg;
+
+    size_t end = parallel_split(k->n, k->parts, index + 1);
+
+    for (size_t i = parallel_split(k->n, k->parts, index); i < end; i++) {
+        struct line line;
+        if (i + 16 < end) /* the keys are far apart: ask ahead */
+            __builtin_prefetch(k->lines[i + 16].text);
+        line = line_around(k, &k->lines[i]);
+        line.prefix = line_prefix(k->lines[i].text, k->lines[i].length);
+        k->lines[i] = line;
+    }
+    return 0;
+}
+
+/* The end of the run of ties that starts at FROM. */
+static size_t tie_end(const struct keyed *k, size_t from)
+{
+    size_t to = from + 1;
+
+    while (to < k->n && k->tie[to])
+        to++;
+    return to;
+}
+
+/* Puts the N lines at LINES, whose first keys are equal, in order by the
+ * rest of the comparison on THREADS threads; SCRATCH is room for N. */
+static int sort_ties(const struct sort_spec *spec, struct line *lines,
+                     struct line *scratch, size_t n, unsigned threads,
+                     mmio_error *err)
+{
+    struct line *sorted;
+
+    if (spec->key_count > 1) {
+        sorted = merge_sort_lines(spec, lines, scratch, n, threads, err);
+    } else { /* the last resort alone: the whole lines, as bytes */
+        for (size_t i = 0; i < n; i++)
+            lines[i].prefix = line_prefix(lines[i].text, lines[i].length);
+        sorted = threads > 1 ? radix_sort_lines(lines, scratch, n, threads, err)
+                             : (radix_sort(lines, scratch, n, 0), lines);
+    }
+    if (!sorted)
+        return -1;
+    if (sorted != lines)
+        memcpy(lines, sorted, n * sizeof *lines);
+    return 0;
+}
+
+/* Part INDEX: sorts the short runs of ties that start in its share. */
+static int sort_short_ties(void *arg, unsigned index)
+{
+    struct keyed *k = arg;
+    size_t from = parallel_split(k->n, k->parts, index);
+    size_t end = parallel_split(k->n, k->parts, index + 1);
+
+    while (from < end && k->tie[from])
+        from++; /* a run that started in the part before */
+    while (from < end) {
+        size_t to = tie_end(k, from);
+        if (to - from > 1 && to - from < k->large
+            && sort_ties(k->spec, k->lines + from, k->scratch + from,
+                         to - from, 1, NULL) < 0)
+            return -1;
+        from = to;
+    }
+    return 0;
+}
+
+/* Sorts the long runs of ties one by one, each on every thread. */
+static int sort_long_ties(struct keyed *k, unsigned threads, mmio_error *err)
+{
+    for (size_t from = 0, to; from < k->n; from = to) {
+        to = tie_end(k, from);
+        if (to - from >= k->large
+            && sort_ties(k->spec, k->lines + from, k->scratch + from,
+                         to - from, threads, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Sorts by the first key; the result is in TMP. */
+static struct line *key_radix_sort(struct keyed *k, struct line *tmp,
+                                   unsigned threads, mmio_error *err)
+{
+    struct line *lines = k->lines;
+
+    if (parallel_run(k->parts, lines_to_keys, k, err) < 0
+        || !radix_sort_lines(lines, tmp, k->n, threads, err))
+        return NULL;
+    k->lines = tmp;
+    k->scratch = lines;
+    if (parallel_run(k->parts, mark_ties, k, err) < 0
+        || parallel_run(k->parts, keys_to_lines, k, err) < 0)
+        return NULL;
+    /* Ties wait for the other keys, and then for the last resort. */
+    if ((k->spec->key_count > 1 || (!k->spec->stable && !k->spec->unique))
+        && (parallel_run(k->parts, sort_short_ties, k, err) < 0
+            || sort_long_ties(k, threads, err) < 0))
+        return NULL;
+    return tmp;
+}
+
+/* Sorts on the first key when it is plain bytes, in order. */
+static struct line *sort_by_first_key(const struct sort_spec *spec,
+                                      struct line *lines, struct line *tmp,
+                                      size_t n, const struct text_range *ranges,
+                                      size_t range_count, unsigned threads,
+                                      mmio_error *err)
+{
+    struct keyed k = { spec, NULL, range_count, lines, tmp, n, threads,
+                       malloc(n ? n : 1), 65536 };
+    struct text_range *by_address = malloc(range_count * sizeof *by_address);
+    struct line *sorted = NULL;
+
+    if (!k.tie || !by_address)
+        abort();
+    memcpy(by_address, ranges, range_count * sizeof *ranges);
+    qsort(by_address, range_count, sizeof *by_address, compare_ranges);
+    k.ranges = by_address;
+    if (n / 65536 < threads)
+        k.parts = n / 65536 > 1 ? (unsigned)(n / 65536) : 1;
+    sorted = key_radix_sort(&k, tmp, threads, err);
+    free(by_address);
+    free(k.tie);
+    return sorted;
+}
+
 static void reverse_lines(struct line *lines, size_t n)
 {
     for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
@@ -437,12 +658,21 @@ static void reverse_lines(struct line *lines, size_t n)
     }
 }
 
+bool sort_lines_by_key(const struct sort_spec *spec)
+{
+    return spec->key_prefix && !spec->keys[0].reverse && !spec->reverse;
+}
+
 struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
-                        struct line *tmp, size_t n, unsigned threads,
-                        mmio_error *err)
+                        struct line *tmp, size_t n,
+                        const struct text_range *ranges, size_t range_count,
+                        unsigned threads, mmio_error *err)
 {
     struct line *sorted;
 
+    if (sort_lines_by_key(spec) && range_count > 0)
+        return sort_by_first_key(spec, lines, tmp, n, ranges, range_count,
+                                 threads, err);
     if (!spec->bytewise)
         return merge_sort_lines(spec, lines, tmp, n, threads, err);
     /* Equal lines are the same bytes: no stability to keep, and reversing

@@ -4,6 +4,7 @@
 #ifndef SORTLINES_H
 #define SORTLINES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mmio.h"
@@ -20,13 +21,24 @@ static inline int line_order(const struct sort_spec *spec, const struct line *a,
     return sort_compare(spec, a, b);
 }
 
+/* The bytes of one input: every line lies inside one of them. */
+struct text_range {
+    const unsigned char *start, *end;
+};
+
+/* Whether sort_lines radix sorts by SPEC's first key, finding the key in
+ * each line itself: it then needs no prefixes in the lines it is given. */
+bool sort_lines_by_key(const struct sort_spec *spec);
+
 /* Sorts the N lines at LINES as SPEC orders them, on up to THREADS
- * threads, with TMP (room for N lines) to work in.  Returns where the
+ * threads, with TMP (room for N lines) to work in.  The lines are in
+ * input order, and lie in the RANGE_COUNT RANGES.  Returns where the
  * sorted lines are, LINES or TMP; NULL when a thread met a mapped file
  * that shrank (ERR says so). */
 struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
-                        struct line *tmp, size_t n, unsigned threads,
-                        mmio_error *err);
+                        struct line *tmp, size_t n,
+                        const struct text_range *ranges, size_t range_count,
+                        unsigned threads, mmio_error *err);
 
 /* Merges RUN_COUNT runs of LINES, run I being [RUNS[I], RUNS[I + 1]),
  * as GNU sort -m merges its inputs, which need not be in order: of equal

@@ -471,7 +471,7 @@ static int sort_in_place(struct records *r, const char *name)
     int status = RECORDS_TROUBLE;
 
     if (strcmp(name, "-") == 0) {
-        tool_warn("-: standard input cannot be sorted in place");
+        tool_warn("standard input cannot be sorted in place");
         return status;
     }
     f = mmio_open(name, MMIO_RDWR | MMIO_REGULAR_ONLY, &err);

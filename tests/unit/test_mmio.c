@@ -623,9 +623,11 @@ static void arena_grows_in_place(void)
 #include <windows.h>
 #define DEVICE_PATH "NUL"
 #define NO_TRANSLATION ERROR_NO_UNICODE_TRANSLATION
+#define BAD_HANDLE ERROR_INVALID_HANDLE
 #else
 #define DEVICE_PATH "/dev/zero"
 #define NO_TRANSLATION ENOENT /* POSIX names are bytes: no such file */
+#define BAD_HANDLE EBADF
 #endif
 
 /* Standard input made a pipe holding TEXT, wrapped. */
@@ -1145,6 +1147,198 @@ static void threads_take_turns_through_sequences(void)
     CHECK(mmio_cpu_count() >= 1);
 }
 
+/* ---- processes ------------------------------------------------------------ */
+
+/* Arguments a spawned child must get back exactly as they were given. */
+static const char *const odd_arguments[] = {
+    "two words", "", "a\"quote", "back\\slash", "trailing\\", "\\\\\"both",
+    "tab\there", "caf\xc3\xa9", NULL
+};
+
+#define SHARED_SIZE 100000
+
+/* Runs this program again with ARGUMENTS after "--spawned"; returns how
+ * it ended, status -1 when it could not be started or waited for. */
+static mmio_exit spawn_and_wait(const char *const arguments[])
+{
+    const char *argv[16] = { "test_mmio", "--spawned" };
+    mmio_exit how = { -1, 0 };
+    mmio_process *p;
+    int n = 2;
+
+    while (*arguments && n < 15)
+        argv[n++] = *arguments++;
+    fflush(stdout); /* the child's output must not repeat ours */
+    p = mmio_spawn_self((char *const *)argv, NULL);
+    if (p && mmio_wait(p, &how, NULL) < 0)
+        how.status = -1;
+    return how;
+}
+
+static void spawned_process_gives_its_exit_status(void)
+{
+    mmio_exit how = spawn_and_wait((const char *[]){ "exit", "3", NULL });
+    char text[64];
+
+    CHECK(how.status == 3 && how.signal == 0);
+    CHECK(strcmp(mmio_exit_string(&how, text, sizeof text),
+                 "exited with status 3") == 0);
+}
+
+static void spawned_process_gets_arguments_as_given(void)
+{
+    const char *args[16] = { "arguments" };
+
+    for (int i = 0; odd_arguments[i]; i++)
+        args[i + 1] = odd_arguments[i];
+    CHECK(spawn_and_wait(args).status == 0);
+}
+
+/* A shared atomic file (a temporary without a name, on Linux) is filled
+ * by a child through a mapping of its own, then committed. */
+static void shared_file_is_written_by_spawned_process(void)
+{
+    const char *path = path_of("shared");
+    mmio_error err = { 0 };
+    mmio_file *f = mmio_create(path, MMIO_RDWR | MMIO_ATOMIC, &err);
+    char name[32];
+    mmio_view v;
+    int same = 1;
+
+    CHECK(f && mmio_resize(f, SHARED_SIZE, &err) == 0);
+    CHECK(f && mmio_share(f, name, sizeof name, &err) == 0);
+    if (!f)
+        return;
+    CHECK(spawn_and_wait((const char *[]){ "fill", name, NULL }).status == 0);
+    CHECK(mmio_commit(f, &err) == 0);
+    mmio_close(f, NULL);
+    f = mmio_open(path, MMIO_RDONLY, &err);
+    CHECK(f && mmio_map(f, 0, MMIO_TO_END, MMIO_MAP_READ, &v, &err) == 0);
+    if (!f)
+        return;
+    CHECK(v.size == SHARED_SIZE);
+    for (size_t i = 0; i < v.size; i++)
+        same &= v.data[i] == pattern(i);
+    CHECK(same);
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+}
+
+static void open_shared_refuses_what_was_not_shared(void)
+{
+    mmio_error err = { 0 };
+
+    CHECK(mmio_open_shared("x", "out", &err) == NULL);
+    CHECK(err.code == BAD_HANDLE && strcmp(err.path, "out") == 0);
+    err.code = 0;
+    CHECK(mmio_open_shared("", "out", &err) == NULL && err.code == BAD_HANDLE);
+    err.code = 0;
+    CHECK(mmio_open_shared("999", "out", &err) == NULL && err.code == BAD_HANDLE);
+}
+
+static void stopped_process_is_reaped(void)
+{
+    const char *argv[] = { "test_mmio", "--spawned", "hang", NULL };
+    mmio_process *p = mmio_spawn_self((char *const *)argv, NULL);
+    mmio_exit how = { -1, -1 };
+    char text[64];
+
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    mmio_stop(p);
+    CHECK(mmio_wait(p, &how, NULL) == 0);
+    mmio_exit_string(&how, text, sizeof text);
+#ifdef _WIN32
+    CHECK(how.status == 1 && how.signal == 0);
+#else
+    CHECK(how.signal == SIGKILL);
+    CHECK(strcmp(text, "killed by signal 9 (Killed)") == 0);
+#endif
+}
+
+/* Process COUNT - 1 exits with status 7, the others hang until stopped:
+ * the one that ended is waited for first, past Windows's 64 handles. */
+static void wait_any_takes_whichever_ends(void)
+{
+    enum { COUNT = 66 };
+    const char *hang[] = { "test_mmio", "--spawned", "hang", NULL };
+    const char *exit7[] = { "test_mmio", "--spawned", "exit", "7", NULL };
+    mmio_process *p[COUNT + 1] = { NULL };
+    mmio_exit how = { -1, -1 };
+    unsigned which = 0, waited = 1, stopped_ok = 1;
+    mmio_error err = { 0 };
+
+    fflush(stdout);
+    for (unsigned i = 0; i < COUNT; i++) {
+        p[i] = mmio_spawn_self((char *const *)(i == COUNT - 1 ? exit7 : hang),
+                               NULL);
+        CHECK(p[i] != NULL);
+    }
+    CHECK(mmio_wait_any(p, COUNT + 1, &which, &how, &err) == 0);
+    CHECK(which == COUNT - 1 && how.status == 7 && how.signal == 0);
+    CHECK(p[COUNT - 1] == NULL);
+    for (unsigned i = 0; i < COUNT; i++)
+        if (p[i])
+            mmio_stop(p[i]);
+    for (; waited < COUNT; waited++) {
+        if (mmio_wait_any(p, COUNT + 1, &which, &how, &err) < 0)
+            break;
+        stopped_ok &= which < COUNT - 1 && (how.signal != 0 || how.status == 1);
+    }
+    CHECK(waited == COUNT && stopped_ok);
+    CHECK(mmio_wait_any(p, COUNT + 1, &which, &how, &err) < 0);
+}
+
+static void crash_is_told_from_exit(void)
+{
+    mmio_exit crash = { (int)0xC0000005u, 0 };
+    char text[64];
+
+    mmio_exit_string(&crash, text, sizeof text);
+#ifdef _WIN32
+    CHECK(strcmp(text, "ended by exception 0xC0000005") == 0);
+#else
+    (void)crash;
+    CHECK(strcmp(mmio_exit_string(&(mmio_exit){ 0, SIGSEGV }, text, sizeof text),
+                 "killed by signal 11 (Segmentation fault)") == 0);
+#endif
+}
+
+/* The child's half of the tests above. */
+static int spawned_main(int argc, char **argv)
+{
+    mmio_file *f;
+    mmio_view v;
+
+    mmio_init();
+    if (mmio_args(&argc, &argv, NULL) < 0 || argc < 3)
+        return 90;
+    if (strcmp(argv[2], "exit") == 0 && argc == 4)
+        return atoi(argv[3]);
+    if (strcmp(argv[2], "arguments") == 0) {
+        int i;
+        for (i = 0; odd_arguments[i]; i++)
+            if (3 + i >= argc || strcmp(argv[3 + i], odd_arguments[i]) != 0)
+                return 10 + i;
+        return 3 + i == argc ? 0 : 91;
+    }
+    if (strcmp(argv[2], "hang") == 0) {
+        mmio_sequence *never = mmio_sequence_new(NULL);
+        mmio_sequence_wait(never, 1);
+        return 92;
+    }
+    if (strcmp(argv[2], "fill") != 0 || argc != 4
+        || !(f = mmio_open_shared(argv[3], "shared", NULL))
+        || mmio_map(f, 0, SHARED_SIZE, MMIO_MAP_SHARED, &v, NULL) < 0)
+        return 93;
+    for (size_t i = 0; i < v.size; i++)
+        v.data[i] = pattern(i);
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+    return 0;
+}
+
 #ifdef _WIN32
 /* What this program does when run by run_self. */
 static int run_child(int argc, char **argv)
@@ -1160,6 +1354,8 @@ static int run_child(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "--spawned") == 0)
+        return spawned_main(argc, argv);
 #ifdef _WIN32
     if (argc > 2 && strcmp(argv[1], "--child") == 0)
         return run_child(argc, argv);
@@ -1189,6 +1385,13 @@ int main(int argc, char **argv)
     RUN(shrink_with_view_mapped_is_refused);
     RUN(only_mapped_views_pin_a_file);
     RUN(invalid_utf8_name_is_refused);
+    RUN(spawned_process_gives_its_exit_status);
+    RUN(spawned_process_gets_arguments_as_given);
+    RUN(shared_file_is_written_by_spawned_process);
+    RUN(open_shared_refuses_what_was_not_shared);
+    RUN(stopped_process_is_reaped);
+    RUN(wait_any_takes_whichever_ends);
+    RUN(crash_is_told_from_exit);
 #ifdef _WIN32
     RUN(argument_without_utf8_is_refused);
     RUN(write_that_moves_nothing_fails);

@@ -1,0 +1,708 @@
+/* Character encodings converted as glibc's iconv converts them: a vector
+ * loop for runs of ASCII (SSE2 where the compiler targets it, eight bytes
+ * in a 64-bit word elsewhere), one character at a time for the rest. */
+#include <config.h>
+
+#include <string.h>
+
+#include "encoding.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* ---- Names ----------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    const char *aliases;
+    unsigned unit;
+} encodings[ENC_COUNT] = {
+    { "ASCII", "US-ASCII ANSI_X3.4-1968 ANSI_X3.4-1986 ISO646-US US CP367 "
+               "IBM367 CSASCII", 1 },
+    { "ISO-8859-1", "LATIN1 L1 ISO8859-1 ISO_8859-1 ISO_8859-1:1987 CP819 "
+                    "IBM819 ISO-IR-100 CSISOLATIN1", 1 },
+    { "UTF-8", "UTF8", 1 },
+    { "UTF-16LE", "UTF16LE", 2 },
+    { "UTF-16BE", "UTF16BE", 2 },
+    { "UTF-32LE", "UTF32LE", 4 },
+    { "UTF-32BE", "UTF32BE", 4 },
+    { "UTF-16", "UTF16", 2 },
+    { "UTF-32", "UTF32", 4 },
+};
+
+static int ascii_lower(int ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+}
+
+/* Whether the LEN bytes at A and at B are the same letters, in any case. */
+static bool same_letters(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+/* Whether NAME (LEN bytes) is one of the space-separated WORDS. */
+static bool in_words(const char *name, size_t len, const char *words)
+{
+    while (*words) {
+        size_t n = strcspn(words, " ");
+        if (n == len && same_letters(words, name, n))
+            return true;
+        words += n + (words[n] == ' ');
+    }
+    return false;
+}
+
+int encoding_find(const char *name)
+{
+    size_t len = strlen(name);
+
+    /* iconv's NAME// (no transliteration or error suffix after it). */
+    if (len > 2 && name[len - 1] == '/' && name[len - 2] == '/')
+        len -= 2;
+    for (int e = 0; e < ENC_COUNT; e++)
+        if (in_words(name, len, encodings[e].name)
+            || in_words(name, len, encodings[e].aliases))
+            return e;
+    return -1;
+}
+
+const char *encoding_name(enum encoding e)
+{
+    return encodings[e].name;
+}
+
+const char *encoding_aliases(enum encoding e)
+{
+    return encodings[e].aliases;
+}
+
+unsigned encoding_unit(enum encoding e)
+{
+    return encodings[e].unit;
+}
+
+size_t encoding_bom(enum encoding e, unsigned char bom[4])
+{
+    static const unsigned char marks[][4] = {
+        [ENC_UTF8] = { 0xef, 0xbb, 0xbf },
+        [ENC_UTF16LE] = { 0xff, 0xfe }, [ENC_UTF16BE] = { 0xfe, 0xff },
+        [ENC_UTF32LE] = { 0xff, 0xfe, 0, 0 },
+        [ENC_UTF32BE] = { 0, 0, 0xfe, 0xff },
+        [ENC_UTF16] = { 0xff, 0xfe }, [ENC_UTF32] = { 0xff, 0xfe, 0, 0 },
+    };
+
+    if (e == ENC_ASCII || e == ENC_LATIN1)
+        return 0;
+    memcpy(bom, marks[e], 4);
+    return e == ENC_UTF8 ? 3 : encodings[e].unit;
+}
+
+enum encoding encoding_resolve(enum encoding e, const unsigned char *head,
+                               size_t n, size_t *skip)
+{
+    *skip = 0;
+    if (e == ENC_UTF16 && n >= 2) {
+        *skip = 2;
+        if (head[0] == 0xff && head[1] == 0xfe)
+            return ENC_UTF16LE;
+        if (head[0] == 0xfe && head[1] == 0xff)
+            return ENC_UTF16BE;
+    }
+    if (e == ENC_UTF32 && n >= 4) {
+        static const unsigned char le[4] = { 0xff, 0xfe, 0, 0 };
+        static const unsigned char be[4] = { 0, 0, 0xfe, 0xff };
+        *skip = 4;
+        if (memcmp(head, le, 4) == 0)
+            return ENC_UTF32LE;
+        if (memcmp(head, be, 4) == 0)
+            return ENC_UTF32BE;
+    }
+    *skip = 0;
+    return e == ENC_UTF16 ? ENC_UTF16LE : e == ENC_UTF32 ? ENC_UTF32LE : e;
+}
+
+/* ---- One character --------------------------------------------------------- */
+
+/* What decode() puts in *CP for bytes that are no character. */
+#define BAD_SEQUENCE  0x80000000u
+#define BAD_SURROGATE 0x80000001u
+
+/* The UTF-8 character at P (N > 0 bytes): its length, or the length of
+ * the longest start of one there (Unicode's "maximal subpart") with *CP
+ * BAD_SEQUENCE, or 0 when the N bytes are a start that N cuts. */
+static inline size_t utf8_decode(const unsigned char *p, size_t n,
+                                 uint32_t *cp)
+{
+    unsigned b = p[0], lo = 0x80, hi = 0xbf;
+    size_t len;
+    uint32_t c;
+
+    *cp = BAD_SEQUENCE;
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    if (b < 0xc2 || b > 0xf4)
+        return 1;
+    if (b < 0xe0) {
+        len = 2, c = b & 0x1f;
+    } else if (b < 0xf0) {
+        len = 3, c = b & 0x0f;
+        lo = b == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = b == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else {
+        len = 4, c = b & 0x07;
+        lo = b == 0xf0 ? 0x90 : 0x80; /* no overlong forms */
+        hi = b == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+    }
+    for (size_t i = 1; i < len; i++) {
+        if (i >= n)
+            return 0;
+        if (p[i] < lo || p[i] > hi)
+            return i;
+        lo = 0x80, hi = 0xbf;
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    *cp = c;
+    return len;
+}
+
+static inline unsigned load16(const unsigned char *p, bool big)
+{
+    return big ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
+}
+
+static inline uint32_t load32(const unsigned char *p, bool big)
+{
+    return big ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3]
+               : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | p[1] << 8 | p[0];
+}
+
+/* The UTF-16 character at P, as utf8_decode; an unpaired surrogate is
+ * BAD_SURROGATE, on its own 2 bytes. */
+static inline size_t utf16_decode(const unsigned char *p, size_t n,
+                                  uint32_t *cp, bool big)
+{
+    unsigned u, v;
+
+    if (n < 2)
+        return 0;
+    u = load16(p, big);
+    *cp = u;
+    if (u < 0xd800 || u > 0xdfff)
+        return 2;
+    *cp = BAD_SURROGATE;
+    if (u >= 0xdc00)
+        return 2;
+    if (n < 4)
+        return 0;
+    v = load16(p + 2, big);
+    if (v < 0xdc00 || v > 0xdfff)
+        return 2;
+    *cp = 0x10000 + ((uint32_t)(u - 0xd800) << 10) + (v - 0xdc00);
+    return 4;
+}
+
+static inline size_t utf32_decode(const unsigned char *p, size_t n,
+                                  uint32_t *cp, bool big)
+{
+    if (n < 4)
+        return 0;
+    *cp = load32(p, big);
+    if (*cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+        *cp = BAD_SEQUENCE;
+    return 4;
+}
+
+/* The character at P in FROM, as utf8_decode. */
+static inline size_t decode(enum encoding from, const unsigned char *p,
+                            size_t n, uint32_t *cp)
+{
+    switch (from) {
+    case ENC_ASCII:
+        *cp = p[0] < 0x80 ? p[0] : BAD_SEQUENCE;
+        return 1;
+    case ENC_LATIN1:
+        *cp = p[0];
+        return 1;
+    case ENC_UTF8:
+        return utf8_decode(p, n, cp);
+    case ENC_UTF16LE: case ENC_UTF16:
+        return utf16_decode(p, n, cp, false);
+    case ENC_UTF16BE:
+        return utf16_decode(p, n, cp, true);
+    case ENC_UTF32LE: case ENC_UTF32:
+        return utf32_decode(p, n, cp, false);
+    case ENC_UTF32BE: default:
+        return utf32_decode(p, n, cp, true);
+    }
+}
+
+/* How many bytes CP takes in TO; 0 when TO has no such character. */
+static inline size_t encoded_length(enum encoding to, uint32_t cp)
+{
+    switch (to) {
+    case ENC_ASCII:
+        return cp < 0x80;
+    case ENC_LATIN1:
+        return cp < 0x100;
+    case ENC_UTF8:
+        return 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000);
+    case ENC_UTF16LE: case ENC_UTF16BE: case ENC_UTF16:
+        return cp >= 0x10000 ? 4 : 2;
+    default:
+        return 4;
+    }
+}
+
+static inline unsigned char *store16(unsigned char *o, unsigned u, bool big)
+{
+    o[big] = (unsigned char)u;
+    o[!big] = (unsigned char)(u >> 8);
+    return o + 2;
+}
+
+static inline unsigned char *utf16_encode(unsigned char *o, uint32_t cp,
+                                          bool big)
+{
+    if (cp < 0x10000)
+        return store16(o, cp, big);
+    cp -= 0x10000;
+    o = store16(o, 0xd800 + (cp >> 10), big);
+    return store16(o, 0xdc00 + (cp & 0x3ff), big);
+}
+
+static inline unsigned char *utf8_encode(unsigned char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        *o++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (unsigned char)(0xc0 | cp >> 6);
+        *o++ = (unsigned char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        *o++ = (unsigned char)(0xe0 | cp >> 12);
+        *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3f));
+    } else {
+        *o++ = (unsigned char)(0xf0 | cp >> 18);
+        *o++ = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+        *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3f));
+    }
+    return o;
+}
+
+/* Writes CP (which TO can represent) at O; returns the end. */
+static inline unsigned char *encode(enum encoding to, uint32_t cp,
+                                    unsigned char *o)
+{
+    switch (to) {
+    case ENC_ASCII: case ENC_LATIN1:
+        *o = (unsigned char)cp;
+        return o + 1;
+    case ENC_UTF8:
+        return utf8_encode(o, cp);
+    case ENC_UTF16LE: case ENC_UTF16:
+        return utf16_encode(o, cp, false);
+    case ENC_UTF16BE:
+        return utf16_encode(o, cp, true);
+    case ENC_UTF32BE:
+        o[0] = 0, o[1] = (unsigned char)(cp >> 16);
+        o[2] = (unsigned char)(cp >> 8), o[3] = (unsigned char)cp;
+        return o + 4;
+    default:
+        o[0] = (unsigned char)cp, o[1] = (unsigned char)(cp >> 8);
+        o[2] = (unsigned char)(cp >> 16), o[3] = 0;
+        return o + 4;
+    }
+}
+
+/* ---- Characters one at a time ---------------------------------------------- */
+
+/* Where a conversion is: the input consumed, the output made. */
+struct cursor {
+    size_t i;           /* into the input */
+    unsigned char *o;   /* into the output; NULL when only counting */
+    size_t counted;     /* the bytes made, when only counting */
+};
+
+/* The fault of a character that the end of a piece cuts. */
+static enum conv_fault cut_fault(enum encoding from, enum conv_end end)
+{
+    if (end == CONV_END)
+        return CONV_INCOMPLETE;
+    return encoding_unit(from) == 2 ? CONV_SURROGATE : CONV_INVALID;
+}
+
+/* The fault of the character CP of LEN bytes (0: cut by the end). */
+static inline enum conv_fault char_fault(const struct conv *c, size_t len,
+                                         uint32_t cp, enum conv_end end)
+{
+    if (len == 0)
+        return cut_fault(c->from, end);
+    if (cp >= BAD_SEQUENCE)
+        return cp == BAD_SURROGATE ? CONV_SURROGATE : CONV_INVALID;
+    return encoded_length(c->to, cp) ? CONV_OK : CONV_UNREPRESENTABLE;
+}
+
+/* Converts characters of the N bytes at IN from K->I while it is below
+ * LIMIT.  Returns false when it stopped: at a fault (STOP says which), on
+ * a full output, or at a character the end cuts when END is CONV_MORE. */
+static inline __attribute__((always_inline)) bool
+chars_between(const struct conv *c, enum encoding from, enum encoding to,
+              const unsigned char *in, size_t n, size_t limit,
+              enum conv_end end, struct cursor *k,
+              const unsigned char *out_end, struct conv_stop *stop)
+{
+    while (k->i < limit) {
+        uint32_t cp;
+        size_t len = decode(from, in + k->i, n - k->i, &cp);
+        enum conv_fault fault = CONV_OK;
+
+        if (__builtin_expect(len == 0 || cp >= BAD_SEQUENCE
+                             || (to <= ENC_LATIN1
+                                 && !encoded_length(to, cp)), 0)) {
+            if (len == 0 && end == CONV_MORE)
+                return false;
+            fault = char_fault(c, len, cp, end);
+            if (len == 0)
+                len = n - k->i;
+            if (c->policy == CONV_STOP) {
+                *stop = (struct conv_stop){ fault, k->i, cp };
+                return false;
+            }
+            if (c->policy == CONV_SKIP) {
+                k->i += len;
+                continue;
+            }
+            cp = to <= ENC_LATIN1 ? '?' : 0xfffd;
+        }
+        if (!k->o) {
+            k->counted += encoded_length(to, cp);
+        } else if ((size_t)(out_end - k->o) < encoded_length(to, cp)) {
+            *stop = (struct conv_stop){ CONV_FULL, k->i, cp };
+            return false;
+        } else {
+            k->o = encode(to, cp, k->o);
+        }
+        k->i += len;
+    }
+    return true;
+}
+
+/* chars_between for the pairs worth a loop of their own. */
+#define CHARS_PAIR(name, from, to)                                          \
+    static bool name(const struct conv *c, const unsigned char *in,        \
+                     size_t n, size_t limit, enum conv_end end,            \
+                     struct cursor *k, const unsigned char *out_end,       \
+                     struct conv_stop *stop)                               \
+    {                                                                      \
+        return chars_between(c, from, to, in, n, limit, end, k, out_end,   \
+                             stop);                                        \
+    }
+CHARS_PAIR(chars_utf16le_utf8, ENC_UTF16LE, ENC_UTF8)
+
+/* Converts UTF-8 into UTF-16 from K->I while it is valid and LIMIT, the
+ * output and the last 3 bytes of the input are not near: the common case
+ * without the general loop's questions.  Stops before anything else. */
+static inline void utf8_utf16_run(const unsigned char *in, size_t n,
+                                  size_t limit, struct cursor *k,
+                                  const unsigned char *out_end, bool big)
+{
+    size_t i = k->i, stop = n > 3 ? n - 3 : 0, units = 0;
+    unsigned char *o = k->o;
+
+    if (limit < stop)
+        stop = limit;
+    while (i < stop && (!o || out_end - o >= 4)) {
+        unsigned b = in[i], t1 = in[i + 1], t2 = in[i + 2], t3 = in[i + 3];
+        uint32_t cp;
+        size_t len;
+
+        if (b < 0x80) {
+            cp = b, len = 1;
+        } else if (b < 0xe0) {
+            if (b < 0xc2 || (t1 & 0xc0) != 0x80)
+                break;
+            cp = (b & 0x1f) << 6 | (t1 & 0x3f), len = 2;
+        } else if (b < 0xf0) {
+            if (((t1 & 0xc0) ^ 0x80) | ((t2 & 0xc0) ^ 0x80))
+                break;
+            cp = (b & 0x0f) << 12 | (t1 & 0x3f) << 6 | (t2 & 0x3f), len = 3;
+            if (cp < 0x800 || (cp & 0xf800) == 0xd800)
+                break;
+        } else {
+            if (b > 0xf4 || (((t1 & 0xc0) ^ 0x80) | ((t2 & 0xc0) ^ 0x80)
+                             | ((t3 & 0xc0) ^ 0x80)))
+                break;
+            cp = (uint32_t)(b & 0x07) << 18 | (t1 & 0x3f) << 12
+                 | (t2 & 0x3f) << 6 | (t3 & 0x3f);
+            if (cp < 0x10000 || cp > 0x10ffff)
+                break;
+            len = 4;
+        }
+        if (o)
+            o = utf16_encode(o, cp, big);
+        else
+            units += 1 + (cp >= 0x10000);
+        i += len;
+    }
+    k->i = i;
+    k->o = o;
+    k->counted += 2 * units;
+}
+
+/* UTF-8 into UTF-16LE: the run above, and the general loop for one
+ * character where it stops. */
+static bool chars_utf8_utf16le(const struct conv *c, const unsigned char *in,
+                               size_t n, size_t limit, enum conv_end end,
+                               struct cursor *k, const unsigned char *out_end,
+                               struct conv_stop *stop)
+{
+    for (;;) {
+        utf8_utf16_run(in, n, limit, k, out_end, false);
+        if (k->i >= limit)
+            return true;
+        if (!chars_between(c, ENC_UTF8, ENC_UTF16LE, in, n, k->i + 1, end,
+                           k, out_end, stop))
+            return false;
+    }
+}
+
+static bool chars_any(const struct conv *c, const unsigned char *in,
+                      size_t n, size_t limit, enum conv_end end,
+                      struct cursor *k, const unsigned char *out_end,
+                      struct conv_stop *stop)
+{
+    return chars_between(c, c->from, c->to, in, n, limit, end, k, out_end,
+                         stop);
+}
+
+/* ---- Runs of ASCII ---------------------------------------------------------- */
+
+#ifdef __SSE2__
+#define BLOCK 16
+#else
+#define BLOCK 8
+#endif
+
+/* Whether the 64 bytes at P are all ASCII. */
+static inline bool is_ascii64(const unsigned char *p)
+{
+    uint64_t any = 0, word;
+
+    for (int j = 0; j < 64; j += 8) {
+        memcpy(&word, p + j, 8);
+        any |= word;
+    }
+    return (any & 0x8080808080808080ull) == 0;
+}
+
+#ifdef __SSE2__
+static inline bool block_is_ascii(const unsigned char *p)
+{
+    return _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)p)) == 0;
+}
+
+static inline void store128(unsigned char *o, __m128i v)
+{
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+}
+
+/* Writes each of the 16 bytes at P as a number of WIDTH bytes at O. */
+static inline void block_widen(const unsigned char *p, unsigned char *o,
+                               unsigned width, bool big)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i z = _mm_setzero_si128(), lo, hi;
+
+    if (width == 1) {
+        store128(o, v);
+        return;
+    }
+    lo = big ? _mm_unpacklo_epi8(z, v) : _mm_unpacklo_epi8(v, z);
+    hi = big ? _mm_unpackhi_epi8(z, v) : _mm_unpackhi_epi8(v, z);
+    if (width == 2) {
+        store128(o, lo);
+        store128(o + 16, hi);
+    } else if (big) {
+        store128(o, _mm_unpacklo_epi16(z, lo));
+        store128(o + 16, _mm_unpackhi_epi16(z, lo));
+        store128(o + 32, _mm_unpacklo_epi16(z, hi));
+        store128(o + 48, _mm_unpackhi_epi16(z, hi));
+    } else {
+        store128(o, _mm_unpacklo_epi16(lo, z));
+        store128(o + 16, _mm_unpackhi_epi16(lo, z));
+        store128(o + 32, _mm_unpacklo_epi16(hi, z));
+        store128(o + 48, _mm_unpackhi_epi16(hi, z));
+    }
+}
+#else
+static inline bool block_is_ascii(const unsigned char *p)
+{
+    uint64_t word;
+
+    memcpy(&word, p, 8);
+    return (word & 0x8080808080808080ull) == 0;
+}
+
+static inline void block_widen(const unsigned char *p, unsigned char *o,
+                               unsigned width, bool big)
+{
+    for (int j = 0; j < BLOCK; j++, o += width) {
+        memset(o, 0, width);
+        o[big ? width - 1 : 0] = p[j];
+    }
+}
+#endif
+
+/* How a run of ASCII converts: each byte widened to WIDTH bytes. */
+struct widening {
+    bool on;       /* FROM is ASCII, Latin-1 or UTF-8 */
+    bool all;      /* every byte widens, not only ASCII (Latin-1 input) */
+    unsigned width;
+    bool big;
+};
+
+static struct widening widening_of(const struct conv *c)
+{
+    return (struct widening){
+        .on = c->from <= ENC_UTF8,
+        .all = c->from == ENC_LATIN1 && c->to != ENC_ASCII
+               && c->to != ENC_UTF8,
+        .width = c->to <= ENC_UTF8 ? 1 : encoding_unit(c->to),
+        .big = c->to == ENC_UTF16BE || c->to == ENC_UTF32BE,
+    };
+}
+
+/* Converts the blocks of ASCII (of any bytes, with W->ALL) from K->I on,
+ * up to the first block with another byte. */
+static void ascii_blocks(const struct widening *w, const unsigned char *in,
+                         size_t n, struct cursor *k,
+                         const unsigned char *out_end)
+{
+    size_t i = k->i, stop = n;
+    unsigned char *o = k->o;
+
+    if (!o) {
+        for (; i + 64 <= n && (w->all || is_ascii64(in + i)); i += 64)
+            ;
+        for (; i + BLOCK <= n && (w->all || block_is_ascii(in + i)); i += BLOCK)
+            ;
+        k->counted += (i - k->i) * w->width;
+        k->i = i;
+        return;
+    }
+    if ((size_t)(out_end - o) / w->width < n - i)
+        stop = i + (size_t)(out_end - o) / w->width;
+    for (; i + BLOCK <= stop && (w->all || block_is_ascii(in + i)); i += BLOCK) {
+        block_widen(in + i, o, w->width, w->big);
+        o += BLOCK * w->width;
+    }
+    k->i = i;
+    k->o = o;
+}
+
+/* ---- Pieces ------------------------------------------------------------------ */
+
+typedef bool chars_fn(const struct conv *c, const unsigned char *in,
+                      size_t n, size_t limit, enum conv_end end,
+                      struct cursor *k, const unsigned char *out_end,
+                      struct conv_stop *stop);
+
+static chars_fn *chars_for(const struct conv *c)
+{
+    if (c->from == ENC_UTF8 && c->to == ENC_UTF16LE)
+        return chars_utf8_utf16le;
+    if (c->from == ENC_UTF16LE && c->to == ENC_UTF8)
+        return chars_utf16le_utf8;
+    return chars_any;
+}
+
+size_t conv_run(const struct conv *c, const unsigned char *in, size_t n,
+                enum conv_end end, unsigned char *out,
+                const unsigned char *out_end, size_t *used,
+                struct conv_stop *stop)
+{
+    struct cursor k = { 0, out, 0 };
+    struct widening w = widening_of(c);
+    chars_fn *chars = chars_for(c);
+
+    *stop = (struct conv_stop){ CONV_OK, 0, 0 };
+    while (k.i < n) {
+        size_t limit = n;
+        if (w.on) {
+            ascii_blocks(&w, in, n, &k, out_end);
+            /* A few characters one at a time, then blocks again. */
+            limit = n - k.i > 4 * BLOCK ? k.i + 4 * BLOCK : n;
+        }
+        if (k.i < n && !chars(c, in, n, limit, end, &k, out_end, stop))
+            break;
+    }
+    *used = k.i;
+    return out ? (size_t)(k.o - out) : k.counted;
+}
+
+bool conv_fixed_ratio(const struct conv *c, unsigned *mul, unsigned *div)
+{
+    /* Output units: ASCII and Latin-1 characters are single bytes in
+     * ASCII, Latin-1 and UTF-8 (ASCII only there); every character has a
+     * 4-byte form in UTF-32, and UTF-16 stays UTF-16. */
+    unsigned in = encoding_unit(c->from), out = encoding_unit(c->to);
+
+    if (c->policy != CONV_STOP)
+        return false; /* what is left out or replaced changes the size */
+    *mul = out;
+    *div = in;
+    if (c->from == ENC_ASCII || (c->from == ENC_LATIN1 && c->to != ENC_UTF8))
+        return true;
+    if (in == 4 && (out == 4 || c->to <= ENC_LATIN1))
+        return true;
+    return in == 2 && out == 2;
+}
+
+size_t conv_max_growth(const struct conv *c)
+{
+    switch (c->to) {
+    case ENC_UTF8:
+        return 3; /* a byte that is no character becomes U+FFFD */
+    case ENC_UTF16LE: case ENC_UTF16BE: case ENC_UTF16:
+        return 2;
+    case ENC_UTF32LE: case ENC_UTF32BE: case ENC_UTF32:
+        return 4;
+    default:
+        return 1;
+    }
+}
+
+size_t conv_boundary(enum encoding from, const unsigned char *in, size_t n,
+                     size_t at)
+{
+    unsigned unit = encoding_unit(from);
+
+    if (at + unit > n) /* the unit at AT must be whole to be looked at */
+        at = n >= unit ? n - unit : 0;
+    at -= at % unit;
+    if (from == ENC_UTF8) {
+        /* A lead byte within 3 bytes back; past 3 continuation bytes no
+         * character can still be open. */
+        for (size_t b = at; b + 3 >= at; b--) {
+            if ((in[b] & 0xc0) != 0x80)
+                return b;
+            if (b == 0)
+                break;
+        }
+        return at;
+    }
+    if (unit == 2 && at >= 2 && at + 1 < n) {
+        unsigned u = load16(in + at, from == ENC_UTF16BE);
+        if (u >= 0xdc00 && u <= 0xdfff) /* keep a pair together */
+            return at - 2;
+    }
+    return at;
+}
