@@ -34,6 +34,7 @@ done
 cases="random lines, -o file|random||-o $work/out
 random lines, into a file|random||> $work/out
 random lines, -u, -o file|random|-u|-o $work/out
+random lines, -t ' ' -k2,2, -o file|random|-t ' ' -k2,2|-o $work/out
 words, -o file|text||-o $work/out
 words, -k2,2 -k1n (general comparator), -o file|text|-k2,2 -k1n|-o $work/out"
 
@@ -52,6 +53,25 @@ EOT
         printf "| %s | %.3f | %.3f | %.1fx |\n", n, p, o, p / o }' >> "$table"
 done
 
+# Peak memory on the first case: GNU sort's peak resident set (time -f
+# %M) against mmsort's peak anonymous memory (RssAnon, sampled every 10
+# ms: the mapped input and output are file pages, not counted).
+peak_anon() {
+    "$@" & pid=$!
+    peak=0
+    while kib=$(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" 2> /dev/null) && [ -n "$kib" ]; do
+        [ "$kib" -gt "$peak" ] && peak=$kib
+        sleep 0.01
+    done
+    wait "$pid"
+    echo "$peak"
+}
+rm -f "$work/out"; sync
+gnu_rss=$(/usr/bin/time -f %M $gnu -o "$work/out" "$work/random-${size_mib}M" 2>&1 > /dev/null | tail -n 1)
+rm -f "$work/out"; sync
+ours_anon=$(peak_anon "$mmsort" -o "$work/out" "$work/random-${size_mib}M")
+rm -f "$work/out"
+
 {
     echo "mmsort against GNU sort $(sort --version | sed -n '1s/.* //p') (\`$gnu\`, LC_ALL=C),"
     echo "${size_mib} MiB of random printable lines (bench/mkrandom) and of words (bench/mkdata),"
@@ -63,5 +83,8 @@ done
     echo "Command: \`bench/sort.sh $size_mib $runs\`"
     echo
     cat "$table"
+    echo
+    echo "Peak memory, random lines, -o file: GNU sort $((gnu_rss / 1024)) MiB resident (time -f %M),"
+    echo "mmsort $((ours_anon / 1024)) MiB anonymous (RssAnon sampled every 10 ms; the mapped input is file pages)."
 } > "$results/mmsort.md"
 cat "$results/mmsort.md"

@@ -305,6 +305,12 @@ typedef struct mmio_process mmio_process;
  * the files shared by mmio_share inherited.  NULL when it cannot. */
 mmio_process *mmio_spawn_self(char *const argv[], mmio_error *err);
 
+/* In a process mmio_spawn_self started: 0 once the process that started
+ * it has ended, so that a worker can stop when the work is no longer
+ * wanted; cheap enough to ask between pieces of work.  1 in a process
+ * not started so. */
+int mmio_parent_alive(void);
+
 /* How a process ended: its exit status, or the signal that killed it (0
  * when none; always 0 on Windows, where a crash is an exit status such as
  * 0xC0000005). */

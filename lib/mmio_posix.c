@@ -1222,18 +1222,53 @@ struct mmio_process {
     pid_t pid;
 };
 
+/* The variable that gives a child the pid of the process that started it. */
+#define PARENT_VARIABLE "MMIO_PARENT"
+
+/* The environment with PARENT_VARIABLE set to this process's pid in
+ * ENTRY, for a child; NULL when out of memory. */
+static char **child_environment(char *entry, size_t size)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    if (!(env = malloc((n + 2) * sizeof *env)))
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], PARENT_VARIABLE "=",
+                    sizeof PARENT_VARIABLE) != 0)
+            env[k++] = environ[i];
+    snprintf(entry, size, PARENT_VARIABLE "=%ld", (long)getpid());
+    env[k++] = entry;
+    env[k] = NULL;
+    return env;
+}
+
+int mmio_parent_alive(void)
+{
+    const char *parent = getenv(PARENT_VARIABLE);
+
+    /* An orphan is adopted: its parent is another process from then on. */
+    return !parent || strtol(parent, NULL, 10) == (long)getppid();
+}
+
 mmio_process *mmio_spawn_self(char *const argv[], mmio_error *err)
 {
     /* /proc/self/exe is this very file, even if its path has changed. */
     int proc = access("/proc/self/exe", X_OK) == 0;
     const char *program = proc ? "/proc/self/exe" : program_path;
-    mmio_process *p = malloc(sizeof *p);
+    char entry[64];
+    char **env = child_environment(entry, sizeof entry);
+    mmio_process *p = env ? malloc(sizeof *p) : NULL;
     int e = !p ? ENOMEM : !program ? ENOENT : 0;
 
     if (e == 0 && !proc && !strchr(program, '/')) /* found on PATH */
-        e = posix_spawnp(&p->pid, program, NULL, NULL, argv, environ);
+        e = posix_spawnp(&p->pid, program, NULL, NULL, argv, env);
     else if (e == 0)
-        e = posix_spawn(&p->pid, program, NULL, NULL, argv, environ);
+        e = posix_spawn(&p->pid, program, NULL, NULL, argv, env);
+    free(env);
     if (e != 0) {
         free(p);
         mmio_fail(err, "spawn", program, e);

@@ -1062,22 +1062,60 @@ struct mmio_process {
     HANDLE h;
 };
 
+/* The variable that gives a child an inherited handle on the process
+ * that started it. */
+#define PARENT_VARIABLE "MMIO_PARENT"
+
+/* Puts an inheritable handle on this process in PARENT_VARIABLE, for the
+ * children; once. */
+static BOOL CALLBACK set_parent_variable(INIT_ONCE *once, void *param,
+                                         void **context)
+{
+    HANDLE self = GetCurrentProcess(), handle;
+    wchar_t value[32];
+
+    (void)once, (void)param, (void)context;
+    if (!DuplicateHandle(self, self, self, &handle, SYNCHRONIZE, TRUE, 0))
+        return FALSE;
+    swprintf(value, 32, L"%llu", (unsigned long long)(uintptr_t)handle);
+    return SetEnvironmentVariableW(L"" PARENT_VARIABLE, value);
+}
+
+int mmio_parent_alive(void)
+{
+    static HANDLE parent;
+    const char *value;
+
+    if (!parent) {
+        if (!(value = getenv(PARENT_VARIABLE)))
+            return 1;
+        parent = (HANDLE)(uintptr_t)strtoull(value, NULL, 10);
+    }
+    return WaitForSingleObject(parent, 0) != WAIT_OBJECT_0;
+}
+
 mmio_process *mmio_spawn_self(char *const argv[], mmio_error *err)
 {
-    wchar_t *exe = self_executable(), *line = exe ? command_line(argv) : NULL;
-    mmio_process *p = line ? malloc(sizeof *p) : NULL;
+    static INIT_ONCE parent_set = INIT_ONCE_STATIC_INIT;
     STARTUPINFOW si = { .cb = sizeof si, .dwFlags = STARTF_USESTDHANDLES };
     PROCESS_INFORMATION pi;
+    wchar_t *exe = NULL, *line = NULL;
+    mmio_process *p = NULL;
 
     si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
     si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
     si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-    if (line && !p)
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-    if (p && !CreateProcessW(exe, line, NULL, NULL, TRUE, 0, NULL, NULL, &si,
-                             &pi)) {
-        free(p);
-        p = NULL;
+    /* Without the variable the children would work on when this process
+     * has gone. */
+    if (InitOnceExecuteOnce(&parent_set, set_parent_variable, NULL, NULL)
+        && (exe = self_executable()) && (line = command_line(argv))) {
+        if (!(p = malloc(sizeof *p)))
+            SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        else if (!CreateProcessW(exe, line, NULL, NULL, TRUE, 0, NULL, NULL,
+                                 &si, &pi)) {
+            free(p);
+            p = NULL;
+        }
     }
     if (!p)
         fail_last(err, "spawn", argv[0]);

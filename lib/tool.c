@@ -457,3 +457,17 @@ size_t tool_window(void)
         return (size_t)size.amount;
     return MMIO_DEFAULT_WINDOW;
 }
+
+mmio_file *tool_create_output(const char *path, uint64_t size)
+{
+    mmio_error err;
+    mmio_file *out = mmio_create(path, MMIO_RDWR | MMIO_ATOMIC, &err);
+
+    if (out && mmio_kind(out) != MMIO_KIND_REGULAR)
+        err = (mmio_error){ "create", mmio_path(out), MMIO_ENOTREG };
+    else if (out && mmio_resize(out, size, &err) == 0)
+        return out;
+    tool_warn_error(&err);
+    mmio_close(out, NULL);
+    return NULL;
+}

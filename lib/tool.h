@@ -73,4 +73,9 @@ int tool_finish(int status);
  * files take the paths of files larger than the address space. */
 size_t tool_window(void);
 
+/* Creates PATH atomically (mmio_create with MMIO_ATOMIC) as a regular file
+ * of SIZE bytes, to be filled through a mapping and committed; NULL after
+ * reporting a failure (a destination that is not a regular file too). */
+mmio_file *tool_create_output(const char *path, uint64_t size);
+
 #endif

@@ -6,7 +6,7 @@
 set -eu
 packages="build-essential clang autoconf automake autoconf-archive pkg-config
 bats bats-assert bats-support mandoc hyperfine gnuplot-nox util-linux strace
-perl parallel"
+perl parallel time"
 if [ "${1:-}" = windows ]; then
     packages="$packages gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine wine64
 gcc-multilib"

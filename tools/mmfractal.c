@@ -61,6 +61,11 @@ static const struct option long_options[] = {
 
 #define MAX_WORKERS 1024u
 #define HEADER_SIZE 54u
+/* The header's first reserved field, 16 bits: while worker processes
+ * draw, each adds one to it when its rows are done, so that one that
+ * ended with status 0 without finishing (killed from outside under Wine,
+ * or by TerminateProcess with 0) is seen.  It is 0 again in the file. */
+#define FINISHED_AT 6u
 
 /* What is drawn: the picture and the plane it shows. */
 struct image {
@@ -136,14 +141,20 @@ static void render_row(const struct image *im, unsigned char *row, uint32_t r)
 }
 
 /* Fills rows INDEX, INDEX + COUNT, ... of the image at PIXELS: neighbouring
- * rows cost about the same, so every worker gets an even share. */
-static void render_share(const struct image *im, unsigned char *pixels,
-                         unsigned index, unsigned count)
+ * rows cost about the same, so every worker gets an even share.  A worker
+ * process (ORPHANS_STOP) stops when the first process has gone: returns
+ * 1 then, else 0. */
+static int render_share(const struct image *im, unsigned char *pixels,
+                        unsigned index, unsigned count, bool orphans_stop)
 {
     size_t stride = row_size(im->width);
 
-    for (uint32_t r = index; r < im->height; r += count)
+    for (uint32_t r = index; r < im->height; r += count) {
+        if (orphans_stop && !mmio_parent_alive())
+            return 1;
         render_row(im, pixels + r * stride, r);
+    }
+    return 0;
 }
 
 /* ---- The file ---------------------------------------------------------- */
@@ -185,14 +196,15 @@ struct job {
     const struct image *image;
     unsigned char *pixels;
     unsigned index, count;
+    bool orphans_stop;       /* in a worker process */
 };
 
 static int render_job(void *ctx)
 {
     const struct job *job = ctx;
 
-    render_share(job->image, job->pixels, job->index, job->count);
-    return 0;
+    return render_share(job->image, job->pixels, job->index, job->count,
+                        job->orphans_stop);
 }
 
 static int render_part(void *ctx, unsigned index)
@@ -207,12 +219,12 @@ static int render_part(void *ctx, unsigned index)
 static int render_threads(const struct image *im, mmio_view *v,
                           unsigned count, mmio_error *err)
 {
-    struct job job = { im, v->data + HEADER_SIZE, 0, count };
+    struct job job = { im, v->data + HEADER_SIZE, 0, count, false };
 
     return parallel_run(count, render_part, &job, err);
 }
 
-/* ---- Worker processes ----------------------------------------------------- */
+/* ---- Worker processes ------------------------------------------------ */
 
 /* The internal option that tells worker INDEX what to draw: its place,
  * the shared output, and the image, the region as the bits of its
@@ -258,7 +270,8 @@ static int wait_workers(mmio_process **workers, unsigned count, int status)
             break;
         }
         if (status == 0 && (how.signal || how.status)) {
-            tool_warn("worker %u: %s", i, mmio_exit_string(&how, why, sizeof why));
+            tool_warn("worker %u: %s", i,
+                      mmio_exit_string(&how, why, sizeof why));
             stop_workers(workers, count);
             status = -1;
         }
@@ -270,6 +283,29 @@ static int wait_workers(mmio_process **workers, unsigned count, int status)
             status = -1;
         }
     return status;
+}
+
+/* Checks that every worker counted itself in the header as finished,
+ * and sets the count back to 0.  Returns 0, or -1 after a report. */
+static int check_finished(const struct options *opt, mmio_file *out)
+{
+    mmio_error err = { 0 };
+    mmio_view v;
+    unsigned finished;
+
+    if (mmio_map(out, 0, HEADER_SIZE, MMIO_MAP_SHARED, &v, &err) < 0) {
+        tool_warn_error(&err);
+        return -1;
+    }
+    finished = __atomic_load_n((uint16_t *)(v.data + FINISHED_AT),
+                               __ATOMIC_SEQ_CST);
+    memset(v.data + FINISHED_AT, 0, 2);
+    mmio_unmap(&v, NULL);
+    if (finished == opt->workers)
+        return 0;
+    tool_warn("only %u of %u workers finished their rows", finished,
+              opt->workers);
+    return -1;
 }
 
 /* Starts the workers, each to render its share of OUT's rows through a
@@ -296,14 +332,15 @@ static int render_processes(struct options *opt, mmio_file *out)
         worker_option(opt, i, worker, sizeof worker);
         workers[i] = mmio_spawn_self(args, &err);
         if (!workers[i]) {
-            tool_warn("worker %u: %s", i, mmio_format_error(&err, why, sizeof why));
+            tool_warn("worker %u: %s", i,
+                      mmio_format_error(&err, why, sizeof why));
             stop_workers(workers, i);
             status = -1;
         }
     }
     status = wait_workers(workers, opt->workers, status);
     free(workers);
-    return status;
+    return status == 0 ? check_finished(opt, out) : status;
 }
 
 /* What a worker process does: maps the shared output and renders its
@@ -314,12 +351,17 @@ static int worker_main(const struct options *opt)
     mmio_error err = { 0 };
     mmio_view v = { 0 };
     mmio_file *out = mmio_open_shared(opt->share, opt->output, &err);
-    struct job job = { im, NULL, opt->worker_index, opt->workers };
+    struct job job = { im, NULL, opt->worker_index, opt->workers, true };
     int status = -1;
 
-    if (out && mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
+    if (out
+        && mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
         job.pixels = v.data + HEADER_SIZE;
+        /* 1: the first process has gone, and no one waits for the rows. */
         status = mmio_guard(render_job, &job, &err);
+        if (status == 0)
+            __atomic_add_fetch((uint16_t *)(v.data + FINISHED_AT), 1,
+                               __ATOMIC_SEQ_CST);
         if (status < 0 && !err.path)
             err.path = opt->output;
         mmio_unmap(&v, NULL);
@@ -327,26 +369,10 @@ static int worker_main(const struct options *opt)
     if (status < 0)
         tool_warn_error(&err);
     mmio_close(out, NULL);
-    return status < 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
+    return status != 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
 }
 
 /* ---- The output ---------------------------------------------------------- */
-
-/* Creates OUTPUT, atomically, as a regular file of SIZE bytes; NULL
- * after reporting a failure. */
-static mmio_file *create_output(const char *path, uint64_t size)
-{
-    mmio_error err;
-    mmio_file *out = mmio_create(path, MMIO_RDWR | MMIO_ATOMIC, &err);
-
-    if (out && mmio_kind(out) != MMIO_KIND_REGULAR)
-        err = (mmio_error){ "create", mmio_path(out), MMIO_ENOTREG };
-    else if (out && mmio_resize(out, size, &err) == 0)
-        return out;
-    tool_warn_error(&err);
-    mmio_close(out, NULL);
-    return NULL;
-}
 
 /* Writes the header into OUT and, with threads, the pixels.  Returns 0,
  * or -1 after a report. */
@@ -360,7 +386,8 @@ static int render_mapped(const struct options *opt, mmio_file *out)
     if (mmio_map(out, 0, file_size(im), MMIO_MAP_SHARED, &v, &err) == 0) {
         mmio_advise(&v, MMIO_WILLWRITE);
         write_header(im, v.data);
-        status = opt->processes ? 0 : render_threads(im, &v, opt->workers, &err);
+        status = opt->processes ? 0
+                                : render_threads(im, &v, opt->workers, &err);
         if (status < 0 && !err.path)
             err.path = opt->output;
         /* Unmapped before the commit: Windows renames no mapped file. */
@@ -375,7 +402,7 @@ static int render_mapped(const struct options *opt, mmio_file *out)
  * Returns the exit status. */
 static int render(struct options *opt)
 {
-    mmio_file *out = create_output(opt->output, file_size(&opt->image));
+    mmio_file *out = tool_create_output(opt->output, file_size(&opt->image));
     mmio_error err;
     int status = out ? render_mapped(opt, out) : -1;
 
@@ -389,7 +416,7 @@ static int render(struct options *opt)
     return status < 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
 }
 
-/* ---- Options -------------------------------------------------------------- */
+/* ---- Options --------------------------------------------------------- */
 
 /* A count from 1 to MAX in decimal, all of TEXT, or a usage error. */
 static uint64_t xcount(const char *what, const char *text, uint64_t max)
@@ -441,7 +468,8 @@ static void parse_region(struct image *im, const char *text)
     ok = ok && v[0] < v[1] && v[2] < v[3] && isfinite(v[1] - v[0])
          && isfinite(v[3] - v[2]);
     if (!ok)
-        tool_usage_error("invalid region: %s (X0,X1,Y0,Y1 with X0 < X1, Y0 < Y1)",
+        tool_usage_error("invalid region: %s "
+                         "(X0,X1,Y0,Y1 with X0 < X1, Y0 < Y1)",
                          tool_quote(text));
     im->x0 = v[0];
     im->x1 = v[1];

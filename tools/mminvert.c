@@ -622,22 +622,6 @@ static int invert_in_place(const struct options *opt, const char *name)
     return status;
 }
 
-/* Creates OUTPUT, atomically, as a regular file of SIZE bytes; NULL
- * after reporting a failure. */
-static mmio_file *create_output(const char *path, uint64_t size)
-{
-    mmio_error err;
-    mmio_file *out = mmio_create(path, MMIO_RDWR | MMIO_ATOMIC, &err);
-
-    if (out && mmio_kind(out) != MMIO_KIND_REGULAR)
-        err = (mmio_error){ "create", mmio_path(out), MMIO_ENOTREG };
-    else if (out && mmio_resize(out, size, &err) == 0)
-        return out;
-    tool_warn_error(&err);
-    mmio_close(out, NULL);
-    return NULL;
-}
-
 /* Writes the inverse of NAME to OUTPUT, atomically, made from NAME's
  * windows in one pass (two for -l and -r); returns 0 or 1. */
 static int invert_into(const struct options *opt, const char *name)
@@ -653,7 +637,7 @@ static int invert_into(const struct options *opt, const char *name)
         return 1;
     }
     if (find_region(opt, name, size, &lo, &hi) == 0
-        && (inv.file = create_output(opt->output, size)) != NULL)
+        && (inv.file = tool_create_output(opt->output, size)) != NULL)
         status = invert_region(&inv, name, lo, hi, size);
     /* Closed first: Windows renames nothing over a file that is open. */
     mmio_close(inv.source, NULL);

@@ -1290,6 +1290,13 @@ static void wait_any_takes_whichever_ends(void)
     CHECK(mmio_wait_any(p, COUNT + 1, &which, &how, &err) < 0);
 }
 
+/* A process not started by mmio_spawn_self has no parent to outlive. */
+static void spawned_process_sees_its_parent_alive(void)
+{
+    CHECK(mmio_parent_alive() == 1);
+    CHECK(spawn_and_wait((const char *[]){ "parent", NULL }).status == 0);
+}
+
 static void crash_is_told_from_exit(void)
 {
     mmio_exit crash = { (int)0xC0000005u, 0 };
@@ -1323,6 +1330,8 @@ static int spawned_main(int argc, char **argv)
                 return 10 + i;
         return 3 + i == argc ? 0 : 91;
     }
+    if (strcmp(argv[2], "parent") == 0)
+        return mmio_parent_alive() ? 0 : 94;
     if (strcmp(argv[2], "hang") == 0) {
         mmio_sequence *never = mmio_sequence_new(NULL);
         mmio_sequence_wait(never, 1);
@@ -1391,6 +1400,7 @@ int main(int argc, char **argv)
     RUN(open_shared_refuses_what_was_not_shared);
     RUN(stopped_process_is_reaped);
     RUN(wait_any_takes_whichever_ends);
+    RUN(spawned_process_sees_its_parent_alive);
     RUN(crash_is_told_from_exit);
 #ifdef _WIN32
     RUN(argument_without_utf8_is_refused);
