@@ -31,7 +31,8 @@ const size_t key_type_count = sizeof key_types / sizeof *key_types;
 /* The key of REC as an unsigned number whose order is the type's: the
  * sign bit flipped for signed integers; for floats the usual IEEE flip,
  * -0 as +0 and every NaN after +inf. */
-static uint64_t key_number(const struct record_order *o, const unsigned char *rec)
+static uint64_t key_number(const struct record_order *o,
+                           const unsigned char *rec)
 {
     const unsigned char *p = rec + o->key_offset;
     unsigned width = o->type->width;
@@ -63,7 +64,8 @@ static inline unsigned record_digit(const struct record_order *o,
     else if (o->type->width == 0)
         v = rec[o->key_offset + d];
     else
-        v = (unsigned)(key_number(o, rec) >> (8 * (o->type->width - 1 - d))) & 0xff;
+        v = (unsigned)(key_number(o, rec) >> (8 * (o->type->width - 1 - d)))
+            & 0xff;
     return v ^ o->flip;
 }
 
@@ -81,7 +83,7 @@ static int key_compare(const struct record_order *o, const unsigned char *a,
 }
 
 int record_compare(const struct record_order *o, const unsigned char *a,
-                          const unsigned char *b)
+                   const unsigned char *b)
 {
     int diff = key_compare(o, a, b);
 
@@ -119,8 +121,9 @@ static void insertion_sort(const struct sorter *s, unsigned char *base,
     }
 }
 
-static void count_digits(const struct record_order *o, const unsigned char *base,
-                         size_t n, size_t d, size_t count[256])
+static void count_digits(const struct record_order *o,
+                         const unsigned char *base, size_t n, size_t d,
+                         size_t count[256])
 {
     memset(count, 0, 256 * sizeof *count);
     for (size_t i = 0; i < n; i++)
@@ -279,7 +282,8 @@ static int radix_buckets(void *arg, unsigned index)
             return -1;
         }
     }
-    while ((b = __atomic_fetch_add(&r->next_bucket, 1, __ATOMIC_RELAXED)) < 256) {
+    while ((b = __atomic_fetch_add(&r->next_bucket, 1, __ATOMIC_RELAXED))
+           < 256) {
         if (r->permuting)
             mmio_sequence_wait(r->finished, b + 1);
         if (__atomic_load_n(&r->failed, __ATOMIC_ACQUIRE))

@@ -289,8 +289,8 @@ static size_t xsort_buffer(struct records *r, unsigned char *base, size_t n,
 {
     mmio_error err;
     size_t kept;
-    int status = record_sort(&r->order, base, n, r->job->threads, r->job->unique,
-                             &kept, &err);
+    int status = record_sort(&r->order, base, n, r->job->threads,
+                             r->job->unique, &kept, &err);
 
     if (status == -2)
         xout_of_memory();
@@ -437,13 +437,14 @@ static int sort_mapped_file(struct records *r, mmio_file *f, const char *name,
 
     if (size > SIZE_MAX)
         err = (mmio_error){ "map", name, MMIO_ETOOBIG };
-    if (size > SIZE_MAX || mmio_map(f, 0, size, MMIO_MAP_SHARED, &view, &err) < 0) {
+    if (size > SIZE_MAX
+        || mmio_map(f, 0, size, MMIO_MAP_SHARED, &view, &err) < 0) {
         warn_failed("open failed", name, &err);
         return RECORDS_TROUBLE;
     }
     advise_writes(&view, r->job->threads);
-    status = record_sort(&r->order, view.data, n, r->job->threads, r->job->unique,
-                         &kept, &err);
+    status = record_sort(&r->order, view.data, n, r->job->threads,
+                         r->job->unique, &kept, &err);
     mmio_unmap(&view, NULL);
     if (status == -2) {
         tool_warn("memory exhausted");
@@ -454,7 +455,8 @@ static int sort_mapped_file(struct records *r, mmio_file *f, const char *name,
         warn_failed("read failed", name, &err);
         return RECORDS_TROUBLE;
     }
-    if (kept < n && mmio_resize(f, (uint64_t)kept * r->order.record, &err) < 0) {
+    if (kept < n
+        && mmio_resize(f, (uint64_t)kept * r->order.record, &err) < 0) {
         warn_failed("write failed", name, &err);
         return RECORDS_TROUBLE;
     }
