@@ -72,7 +72,7 @@ void record_option(struct record_options *r, enum record_option_index which,
                 return;
             }
         xbad_usage("invalid --key-type argument '%s' (one of bytes, u8, i8,"
-                         " u16le ... i64be, f32le, f32be, f64le, f64be)", arg);
+                   " u16le ... i64be, f32le, f32be, f64le, f64be)", arg);
     }
 }
 
@@ -84,16 +84,16 @@ static void check_key(struct record_options *r)
 
     if (r->key_offset >= r->record_size)
         xbad_usage("--key-offset=%" PRIu64 " is not inside the %" PRIu64
-                         "-byte record", r->key_offset, r->record_size);
+                   "-byte record", r->key_offset, r->record_size);
     if (!r->key_size_given)
         r->key_size = width ? width : r->record_size - r->key_offset;
     if (width && r->key_size != width)
         xbad_usage("--key-type=%s takes a %u-byte key, not %" PRIu64,
-                         key_types[r->key_type].name, width, r->key_size);
+                   key_types[r->key_type].name, width, r->key_size);
     if (r->key_size > r->record_size - r->key_offset)
         xbad_usage("the key (%" PRIu64 " bytes at offset %" PRIu64
-                         ") reaches past the %" PRIu64 "-byte record",
-                         r->key_size, r->key_offset, r->record_size);
+                   ") reaches past the %" PRIu64 "-byte record",
+                   r->key_size, r->key_offset, r->record_size);
 }
 
 /* ---- Messages ---------------------------------------------------------------- */
@@ -131,7 +131,8 @@ static void xout_of_memory(void)
     exit(tool_finish(RECORDS_TROUBLE));
 }
 
-/* "FILE: N bytes are not a whole number of R-byte records", or NULL. */
+/* True when SIZE bytes are whole records; else says "FILE: N bytes are
+ * not a whole number of R-byte records". */
 static bool whole_records(const char *name, uint64_t size, size_t record)
 {
     if (size % record == 0)
