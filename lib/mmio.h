@@ -178,6 +178,11 @@ enum mmio_hint {
 /* Tells the system how a view will be used; a no-op where unsupported. */
 void mmio_advise(mmio_view *v, enum mmio_hint hint);
 
+/* The same for the bytes [OFFSET, OFFSET+LENGTH) of V only (the pages
+ * they touch), so that threads can each advise their part at once. */
+void mmio_advise_range(mmio_view *v, size_t offset, size_t length,
+                       enum mmio_hint hint);
+
 /* Runs FN(CTX) so that touching a mapped page whose file has shrunk away
  * makes mmio_guard return -1 with MMIO_ESHRUNK in ERR instead of killing
  * the process.  Otherwise returns what FN returns. */

@@ -941,12 +941,13 @@ int mmio_flush(mmio_view *v, size_t offset, size_t length, int how,
     return 0;
 }
 
-void mmio_advise(mmio_view *v, enum mmio_hint hint)
+/* The madvise advice for HINT on V, or -1 for none. */
+static int advice_for(const mmio_view *v, enum mmio_hint hint)
 {
     int advice;
 
     if (!v->base || v->owned_memory)
-        return;
+        return -1;
     switch (hint) {
     case MMIO_SEQUENTIAL: advice = MADV_SEQUENTIAL; break;
     case MMIO_RANDOM: advice = MADV_RANDOM; break;
@@ -954,19 +955,42 @@ void mmio_advise(mmio_view *v, enum mmio_hint hint)
     case MMIO_WILLWRITE:
 #ifdef MADV_POPULATE_WRITE
         if (v->mode != MMIO_MAP_SHARED)
-            return;
+            return -1;
         advice = MADV_POPULATE_WRITE; /* Linux 5.14 */
         break;
 #else
-        return;
+        return -1;
 #endif
     default:
         /* MADV_DONTNEED would throw away a private mapping's changes. */
         if (v->mode == MMIO_MAP_PRIVATE)
-            return;
+            return -1;
         advice = MADV_DONTNEED;
     }
-    madvise(v->base, v->base_size, advice);
+    return advice;
+}
+
+void mmio_advise(mmio_view *v, enum mmio_hint hint)
+{
+    int advice = advice_for(v, hint);
+
+    if (advice >= 0)
+        madvise(v->base, v->base_size, advice);
+}
+
+void mmio_advise_range(mmio_view *v, size_t offset, size_t length,
+                       enum mmio_hint hint)
+{
+    int advice = advice_for(v, hint);
+    uintptr_t page = mmio_page_size(), start, end;
+
+    if (advice < 0 || offset >= v->size || length == 0)
+        return;
+    if (length > v->size - offset)
+        length = v->size - offset;
+    start = ((uintptr_t)v->data + offset) & ~(page - 1);
+    end = ((uintptr_t)v->data + offset + length + page - 1) & ~(page - 1);
+    madvise((void *)start, end - start, advice);
 }
 
 /* ---- Fault guard --------------------------------------------------------- */

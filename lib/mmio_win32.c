@@ -756,6 +756,12 @@ void mmio_advise(mmio_view *v, enum mmio_hint hint)
     (void)v, (void)hint;
 }
 
+void mmio_advise_range(mmio_view *v, size_t offset, size_t length,
+                       enum mmio_hint hint)
+{
+    (void)v, (void)offset, (void)length, (void)hint;
+}
+
 /* ---- Fault guard --------------------------------------------------------- */
 
 /* A vectored handler cannot longjmp itself (mingw has no __try/__except):

@@ -76,6 +76,20 @@ tool_is_64bit() {
     [ "$(echo $output)" = 'E N D \n' ] || fail "ends with '$output'"
 }
 
+# mmsort's record mode maps a file whole too: the last of its 1-byte
+# records, D after N, is the first out of order.  A 32-bit build refuses
+# the file.
+@test "mmsort --record-size checks records past 4 GiB; a 32-bit build refuses them" {
+    run --separate-stderr run_tool mmsort --record-size=1 -c "$BIG"
+    if tool_is_64bit mmsort; then
+        assert_failure 1
+        [ "$stderr" = "mmsort: $BIG: disorder: record $((5 * 1024 * 1024 * 1024 + 3))" ]
+    else
+        assert_failure 2
+        assert_error "$stderr" "mmsort: read failed: $BIG" "too large for the address space"
+    fi
+}
+
 # Over 4 GiB of lines (2^28 lines of 17 bytes) in a budget of 256 MiB:
 # 16 interleaved runs of numbers, so that the merge takes from every run
 # in turn; sorted, they are the numbers in order.  Peak anonymous memory

@@ -101,6 +101,14 @@ check_type() {
 
 # ---- inputs and outputs ---------------------------------------------------------
 
+@test "-o copies several large inputs on threads, in order" {
+    records gen 40000 100 0 bytes 2 > "$T/a"
+    records gen 30001 100 0 bytes 3 > "$T/b"
+    records sort 100 0 100 bytes s "$T/b" "$T/a" "$T/b" > "$T/want"
+    mmsort --record-size=100 -s -o "$T/out" "$T/b" "$T/a" "$T/b"
+    assert_same_bytes "$T/want" "$T/out"
+}
+
 @test "several files, - and a pipe: the sorted concatenation" {
     printf 'cc' > "$T/a"
     printf 'bbaa' > "$T/b"
@@ -242,6 +250,8 @@ check_type() {
 --key-size=2|--key-offset, --key-size and --key-type need --record-size
 --record-size=4 -k 1|option '-k' does not apply to records (--record-size)
 --record-size=4 -n|option '-n' does not apply to records (--record-size)
+--record-size=4 -i|option '-i' does not apply to records (--record-size)
+--record-size=4 -bdf|option '-f' does not apply to records (--record-size)
 --record-size=4 -t ,|option '-t' does not apply to records (--record-size)
 --record-size=4 -z|option '-z' does not apply to records (--record-size)
 --record-size=4 -m|option '-m' does not apply to records (--record-size)
@@ -272,6 +282,9 @@ EOF
     assert_failure 2
     [ "$(cat "$T/a")" = aabb ]
     [ "$(cat "$T/odd")" = bba ]
+    run --separate-stderr mmsort --record-size=2 -I - < "$T/a"
+    assert_failure 2
+    [ "$stderr" = "mmsort: standard input cannot be sorted in place" ]
 }
 
 @test "a write error is reported, exit 2" {
@@ -334,5 +347,32 @@ EOF
         wait "$pid" || status=$?
         [ "$status" -eq 143 ] || [ "$status" -eq 0 ] || fail "status $status"
         cmp -s "$T/f" "$T/sorted" || cmp -s "$T/f" "$T/orig" || fail "a half-sorted file"
+    done
+}
+
+@test "a file-size limit on -o: exit 2, the destination untouched, no temporary" {
+    require_posix "ulimit -f"
+    head -c 200000 /dev/urandom > "$T/in"
+    printf 'old' > "$T/out"
+    run --separate-stderr bash -c "ulimit -f 100; $(tool_command mmsort) --record-size=100 -o \"\$1\" \"\$2\"" _ "$T/out" "$T/in"
+    assert_failure 2
+    [ "$stderr" = "mmsort: write failed: $T/out: File too large" ]
+    [ "$(cat "$T/out")" = old ]
+    [ -z "$(ls -A "$T" | grep mmtools)" ] || fail "a temporary was left"
+}
+
+@test "kill -9 during -o FILE FILE leaves FILE old or sorted, whole" {
+    require_posix "signals"
+    head -c 100000000 /dev/urandom > "$T/orig"
+    mmsort --record-size=100 --key-size=10 -o "$T/sorted" "$T/orig"
+    local round
+    for round in 1 2 3; do
+        cp "$T/orig" "$T/f"
+        "$(tool_path mmsort)" --record-size=100 --key-size=10 -o "$T/f" "$T/f" &
+        local pid=$!
+        sleep "0.0$round"
+        kill -KILL "$pid"
+        wait "$pid" || true
+        cmp -s "$T/f" "$T/sorted" || cmp -s "$T/f" "$T/orig" || fail "a half-written file"
     done
 }

@@ -184,6 +184,35 @@ static void shared_mapping_reaches_file_after_flush(void)
     CHECK(read_file(path, back, sizeof back) == 6 && memcmp(back, "abXYZf", 6) == 0);
 }
 
+/* Advice on a part of a view (or past its end, or on a private view)
+ * changes nothing of what the view holds or writes. */
+static void advice_on_part_of_view_keeps_its_bytes(void)
+{
+    const char *path = path_of("advised");
+    mmio_error err;
+    mmio_view v;
+    mmio_file *f = open_written("advised", "abcdefgh", 8, MMIO_RDWR);
+    char back[16];
+
+    CHECK(f && mmio_map(f, 1, 6, MMIO_MAP_SHARED, &v, &err) == 0);
+    if (!f)
+        return;
+    mmio_advise_range(&v, 2, 3, MMIO_WILLWRITE);
+    mmio_advise_range(&v, 4, 100, MMIO_WILLNEED);
+    mmio_advise_range(&v, 6, 1, MMIO_DONTNEED);
+    mmio_advise_range(&v, 0, 0, MMIO_WILLWRITE);
+    CHECK(memcmp(v.data, "bcdefg", 6) == 0);
+    memcpy(v.data + 2, "XYZ", 3);
+    mmio_unmap(&v, NULL);
+    CHECK(mmio_map(f, 0, 8, MMIO_MAP_PRIVATE, &v, &err) == 0);
+    v.data[0] = 'P';
+    mmio_advise_range(&v, 0, 8, MMIO_DONTNEED);
+    CHECK(v.data[0] == 'P');
+    mmio_unmap(&v, NULL);
+    mmio_close(f, NULL);
+    CHECK(read_file(path, back, sizeof back) == 8 && memcmp(back, "abcXYZgh", 8) == 0);
+}
+
 static void created_file_is_sized_and_mapped_writable(void)
 {
     const char *path = path_of("created");
@@ -1350,6 +1379,7 @@ int main(int argc, char **argv)
     RUN(empty_file_maps_to_empty_view);
     RUN(private_mapping_keeps_changes_in_memory);
     RUN(shared_mapping_reaches_file_after_flush);
+    RUN(advice_on_part_of_view_keeps_its_bytes);
     RUN(created_file_is_sized_and_mapped_writable);
     RUN(atomic_file_replaces_destination_on_commit);
     RUN(atomic_file_closed_uncommitted_leaves_destination);
