@@ -666,6 +666,44 @@ bool conv_fixed_ratio(const struct conv *c, unsigned *mul, unsigned *div)
     return in == 2 && out == 2;
 }
 
+/* How many of the 8 bytes in WORD are 10xxxxxx (UTF-8 continuation
+ * bytes); then, how many are 1111xxxx (leads of 4 bytes). */
+static unsigned count_continuations(uint64_t word)
+{
+    return (unsigned)__builtin_popcountll(word & ~(word << 1)
+                                          & 0x8080808080808080ull);
+}
+
+static unsigned count_four_byte_leads(uint64_t word)
+{
+    return (unsigned)__builtin_popcountll(word & word << 1 & word << 2
+                                          & word << 3 & 0x8080808080808080ull);
+}
+
+/* Valid UTF-8 makes a UTF-16 unit for each byte that starts a character
+ * and another for each lead of 4 bytes; a UTF-32 unit for each start. */
+bool conv_valid_size(const struct conv *c, const unsigned char *in,
+                     size_t n, uint64_t *size)
+{
+    uint64_t starts = 0, fours = 0, word;
+    unsigned width = encoding_unit(c->to);
+    size_t i = 0;
+
+    if (c->from != ENC_UTF8 || width == 1 || c->policy != CONV_STOP)
+        return false;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&word, in + i, 8);
+        starts += 8 - count_continuations(word);
+        fours += count_four_byte_leads(word);
+    }
+    for (; i < n; i++) {
+        starts += (in[i] & 0xc0) != 0x80;
+        fours += in[i] >= 0xf0;
+    }
+    *size = width == 2 ? 2 * (starts + fours) : 4 * starts;
+    return true;
+}
+
 size_t conv_max_growth(const struct conv *c)
 {
     switch (c->to) {

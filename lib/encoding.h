@@ -87,6 +87,14 @@ size_t conv_run(const struct conv *c, const unsigned char *in, size_t n,
  * size alone. */
 bool conv_fixed_ratio(const struct conv *c, unsigned *mul, unsigned *div);
 
+/* The size of the output of the N bytes at IN as if they were valid, for
+ * the conversions where that is much quicker found than by converting
+ * (UTF-8 into UTF-16 or UTF-32, stopping at faults): true with *SIZE.
+ * For valid input it is what conv_run makes; for invalid input, no less
+ * than what conv_run makes before the fault that stops it. */
+bool conv_valid_size(const struct conv *c, const unsigned char *in,
+                     size_t n, uint64_t *size);
+
 /* The most bytes one input byte can become (a byte-order mark aside). */
 size_t conv_max_growth(const struct conv *c);
 

@@ -92,11 +92,16 @@ assert_refused() {
 @test "an empty file converts to an empty file, without a byte-order mark" {
     local from to
     : > "$T/empty"
+    # From every encoding into the ones with a mark, and from UTF-8 into all.
     for from in ASCII ISO-8859-1 $UTFS; do
-        for to in ASCII ISO-8859-1 $UTFS; do
+        for to in UTF-16 UTF-32; do
             assert_like_iconv "$from" "$to" "$T/empty"
             [ ! -s "$T/out" ] || fail "$from to $to: not empty"
         done
+    done
+    for to in ASCII ISO-8859-1 $UTFS; do
+        assert_like_iconv UTF-8 "$to" "$T/empty"
+        [ ! -s "$T/out" ] || fail "UTF-8 to $to: not empty"
     done
 }
 
@@ -321,6 +326,8 @@ UTF-8|ISO-8859-1|a\303\251b\342\202\254c
 UTF-16LE|UTF-8|\000\330a\000\000\334b\000
 UTF-32LE|UTF-8|\000\330\000\000a\000\000\000\000\000\021\000b\000\000\000
 UTF-8|UTF-16|\200a
+UTF-8|UTF-16|\200
+UTF-8|UTF-32|\355\240\200
 EOF
 }
 

@@ -345,6 +345,7 @@ struct mapped {
     size_t window;
     bool writing;              /* the second pass */
     bool fixed;                /* output sizes are input sizes * MUL / DIV */
+    bool quick;                /* measured as if valid (conv_valid_size) */
     unsigned mul, div;
     size_t *lengths;           /* each part's output, from the first pass */
     size_t nlengths, cap, next;
@@ -377,6 +378,13 @@ static int batch_part(void *ctx, unsigned i)
     const unsigned char *out_end = b->out ? b->out + b->out_off[i + 1] : NULL;
     struct conv_stop *stop = &b->stops[i];
 
+    *stop = (struct conv_stop){ CONV_OK, 0, 0 };
+    if (!out && b->m->quick) {
+        uint64_t size;
+        conv_valid_size(&b->m->conv, b->data + from, to - from, &size);
+        b->made[i] = (size_t)size;
+        return 0;
+    }
     b->made[i] = conv_run(&b->m->conv, b->data + from, to - from, end, out,
                           out_end, &used, stop);
     stop->at += from;
@@ -591,10 +599,12 @@ static int mapped_convert(struct mapped *m, const struct options *opt)
 {
     unsigned char bom[4];
     size_t bom_len = opt->bom ? encoding_bom(opt->to, bom) : 0;
-    uint64_t total = 0, text = m->size - m->start;
+    uint64_t total = 0, text = m->size - m->start, ignored;
     mmio_view view;
 
     m->fixed = conv_fixed_ratio(&m->conv, &m->mul, &m->div);
+    /* Invalid input then stops the second pass, as it stops a fixed one. */
+    m->quick = conv_valid_size(&m->conv, NULL, 0, &ignored);
     progress_start(&m->progress, opt->progress, m->input,
                    m->fixed ? text : 2 * text);
     if (m->fixed)
