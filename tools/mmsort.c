@@ -702,6 +702,7 @@ struct writer {
     struct sort *sort;
     struct output *output;
     unsigned char *map;     /* a mapped output file, or NULL */
+    mmio_view *view;        /* MAP's view, when it is one */
     size_t *offsets;        /* where each part's lines go in MAP */
     unsigned parts;
 };
@@ -739,6 +740,9 @@ static int copy_part(void *arg, unsigned index)
     unsigned char *p = w->map + w->offsets[index];
     unsigned char eol = w->sort->options.spec.eol;
 
+    if (w->view) /* each thread makes its own part's pages at once */
+        mmio_advise_range(w->view, w->offsets[index],
+                          w->offsets[index + 1] - w->offsets[index], MMIO_WILLWRITE);
     size_t end = parallel_split(n, w->parts, index + 1);
 
     for (size_t i = parallel_split(n, w->parts, index); i < end; i++) {
@@ -784,7 +788,7 @@ static size_t plan_parts(struct sort *s, struct writer *w)
  * of its final size, the threads copying a share each. */
 static void write_mapped(struct sort *s, struct output *o)
 {
-    struct writer w = { s, o, NULL, NULL, 1 };
+    struct writer w = { s, o, NULL, NULL, NULL, 1 };
     size_t size = plan_parts(s, &w);
     mmio_view view;
     mmio_error err;
@@ -794,8 +798,8 @@ static void write_mapped(struct sort *s, struct output *o)
     if (size > 0) {
         if (mmio_map(o->file, 0, size, MMIO_MAP_SHARED, &view, &err) < 0)
             xdie_write(o, &err);
-        mmio_advise(&view, MMIO_WILLWRITE);
         w.map = view.data;
+        w.view = &view;
         if (parallel_run(w.parts, copy_part, &w, &err) < 0) {
             mmio_close(o->file, NULL);
             xdie_shrunk(s);
@@ -840,7 +844,7 @@ static void write_in_place(struct sort *s)
 {
     struct input *in = &s->inputs[0];
     struct output o = { in->file, in->name, NULL, 0, 0, NULL };
-    struct writer w = { s, &o, NULL, NULL, 1 };
+    struct writer w = { s, &o, NULL, NULL, NULL, 1 };
     size_t size = plan_parts(s, &w), old_size = in->view.size;
     struct copy_back back = { NULL, malloc(size ? size : 1), size };
     mmio_error err;
@@ -870,7 +874,7 @@ static void write_in_place(struct sort *s)
 static void write_output(struct sort *s)
 {
     struct output o = { NULL, "standard output", NULL, 0, 0, NULL };
-    struct writer w = { s, &o, NULL, NULL, 1 };
+    struct writer w = { s, &o, NULL, NULL, NULL, 1 };
     const char *path = s->options.output;
     mmio_error err;
 
