@@ -515,6 +515,25 @@ make_budget_input() {
     [ "$stderr" = "mmsort: option '--progress' does not apply to records (--record-size)" ]
 }
 
+@test "kill -9 during -o FILE FILE leaves FILE old or sorted, whole" {
+    require_posix "signals"
+    make_budget_input "$T/orig"
+    LC_ALL=C sort "$T/orig" > "$T/sorted"
+    local round opts
+    for round in 1 2 3 4; do
+        opts=""
+        [ $((round % 2)) = 0 ] && opts="-S 64K -T $T" # through runs too
+        cp "$T/orig" "$T/f"
+        # shellcheck disable=SC2086
+        "$(tool_path mmsort)" $opts -o "$T/f" "$T/f" &
+        local pid=$!
+        sleep "0.0$round"
+        kill -KILL "$pid" 2> /dev/null || true
+        wait "$pid" || true
+        cmp -s "$T/f" "$T/sorted" || cmp -s "$T/f" "$T/orig" || fail "a half-written file"
+    done
+}
+
 # ---- merging ------------------------------------------------------------------
 
 @test "-m merges sorted inputs, equal lines from the earlier input first" {
