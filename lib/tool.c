@@ -34,11 +34,32 @@ const char *tool_name(void)
     return program;
 }
 
+/* "PROGRAM: MESSAGE\n" in one write, so that the lines of processes that
+ * share standard error (mmfractal's workers) do not mix. */
 static void vwarn(const char *format, va_list ap)
 {
-    fprintf(stderr, "%s: ", program);
-    vfprintf(stderr, format, ap);
-    fputc('\n', stderr);
+    char small[1024], *line = small;
+    int head = snprintf(small, sizeof small, "%s: ", program), body;
+    va_list again;
+
+    va_copy(again, ap);
+    body = vsnprintf(small + head, sizeof small - (size_t)head, format, ap);
+    if (body >= 0 && (size_t)(head + body) >= sizeof small
+        && (line = malloc((size_t)(head + body) + 2)) != NULL) {
+        memcpy(line, small, (size_t)head);
+        vsnprintf(line + head, (size_t)body + 1, format, again);
+    }
+    va_end(again);
+    if (!line) { /* no memory for a long message: its beginning */
+        line = small;
+        body = (int)sizeof small - head - 2;
+    }
+    if (body >= 0) {
+        line[head + body] = '\n';
+        fwrite(line, 1, (size_t)(head + body) + 1, stderr);
+    }
+    if (line != small)
+        free(line);
 }
 
 void tool_warn(const char *format, ...)

@@ -256,3 +256,14 @@ expect_quoted() {
         [ "$status" -eq "$want_status" ]
     done
 }
+
+@test "a message longer than 1 KiB is written whole, in one line" {
+    require_gnu_cat
+    require_posix "the reasons differ"
+    local name
+    name=$T/$(printf 'n%.0s' $(seq 1500))
+    run bash -c 'cat "$1" 2>&1' _ "$name"
+    local want=${output//cat: /mmcat: }
+    run bash -c "$(tool_command mmcat) \"\$1\" 2>&1" _ "$name"
+    [ "$output" = "$want" ] || fail "got '$output'"
+}
