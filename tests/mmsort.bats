@@ -566,6 +566,28 @@ make_budget_input() {
 
 # ---- checking ------------------------------------------------------------------
 
+@test "-m merges past the open-file limit, 16 inputs at a time" {
+    local i
+    for i in $(seq 300); do
+        seq "$i" 7 2000 > "$T/s$i"
+        # Out of order too: merged by the first lines in front, ties to
+        # the earlier input, the groups change nothing, as with GNU's.
+        awk -v s="$i" 'BEGIN { srand(s); for (j = 0; j < 20; j++) print int(rand() * 100) }' > "$T/u$i"
+    done
+    (cd "$T" && LC_ALL=C sort -m s* > want.s && LC_ALL=C sort -m u* > want.u &&
+        LC_ALL=C sort -m -u -n u* > want.un)
+    run bash -c 'cd "$1" && shift && "$@" s* > got.s && "$@" u* > got.u && "$@" -u -n u* > got.un' \
+        _ "$T" $(tool_command mmsort) -m
+    assert_success
+    assert_same_bytes "$T/want.s" "$T/got.s"
+    assert_same_bytes "$T/want.u" "$T/got.u"
+    assert_same_bytes "$T/want.un" "$T/got.un"
+    require_posix "a limit on open files"
+    run bash -c 'ulimit -n 64 && cd "$1" && shift && exec "$@" s*' _ "$T" "$(tool_path mmsort)" -m -o "$T/limited"
+    assert_success
+    assert_same_bytes "$T/want.s" "$T/limited"
+}
+
 @test "-c reports the first line out of order and exits 1" {
     printf 'a\nc\nb\na\n' > "$T/in"
     run --separate-stderr mmsort -c "$T/in"

@@ -352,7 +352,6 @@ struct sort {
     size_t input_count;
     struct line *lines;
     size_t line_count;
-    size_t *runs;        /* -m: where each input's lines start, and the end */
     bool by_key;         /* sort_lines finds the first keys: no prefixes */
     size_t max_lines;    /* more lines than this: sorted in runs (or 0) */
     struct progress progress; /* --progress */
@@ -551,13 +550,10 @@ static void find_lines(struct sort *s)
     if (parallel_run(1, cut_guarded, &f, &err) < 0
         || parallel_run(f.parts, count_chunk_lines, &f, &err) < 0)
         xdie_shrunk(s);
-    for (size_t i = 0, c = 0; i <= s->input_count; i++) {
-        for (; c < f.count && f.chunks[c].input < i; c++) {
-            size_t lines = f.chunks[c].first_line;
-            f.chunks[c].first_line = total;
-            total += lines;
-        }
-        s->runs[i] = total;
+    for (size_t c = 0; c < f.count; c++) { /* counts to first lines */
+        size_t lines = f.chunks[c].first_line;
+        f.chunks[c].first_line = total;
+        total += lines;
     }
     s->line_count = total;
     if (s->max_lines && total > s->max_lines) {
@@ -583,8 +579,7 @@ static void load_inputs(struct sort *s, char **names, size_t count)
         count = 1;
     }
     s->inputs = calloc(count, sizeof *s->inputs);
-    s->runs = malloc((count + 1) * sizeof *s->runs);
-    if (!s->inputs || !s->runs)
+    if (!s->inputs)
         xdie("memory exhausted");
     for (size_t i = 0; i < count; i++) {
         load_input(&s->inputs[i], names[i], s->options.in_place);
@@ -615,7 +610,7 @@ static void remove_duplicates(struct sort *s)
     s->line_count = kept;
 }
 
-/* Sorts the lines (-m: merges the inputs, each a run as it is). */
+/* Sorts the lines, then drops duplicates for -u. */
 static int sort_guarded(void *arg, unsigned index)
 {
     struct sort *s = arg;
@@ -632,12 +627,8 @@ static int sort_guarded(void *arg, unsigned index)
         const unsigned char *data = s->inputs[i].view.data;
         ranges[i] = (struct text_range){ data, data + s->inputs[i].view.size };
     }
-    if (o->merge)
-        sorted = merge_lines(&o->spec, s->lines, tmp, s->runs, s->input_count,
-                             o->threads, &err);
-    else
-        sorted = sort_lines(&o->spec, s->lines, tmp, n, ranges, s->input_count,
-                            o->threads, &err);
+    sorted = sort_lines(&o->spec, s->lines, tmp, n, ranges, s->input_count,
+                        o->threads, &err);
     free(ranges);
     if (!sorted)
         return -1;
@@ -910,6 +901,7 @@ static void write_output(struct sort *s)
 struct run {
     mmio_file *file;
     unsigned level;
+    const char *name;  /* -m: an input, opened only when it is merged */
 };
 
 struct external {
@@ -975,7 +967,7 @@ static void add_run(struct external *x, mmio_file *file, unsigned level)
 
     if (!runs)
         xdie("memory exhausted");
-    runs[x->count++] = (struct run){ file, level };
+    runs[x->count++] = (struct run){ file, level, NULL };
     x->runs = runs;
 }
 
@@ -1005,37 +997,51 @@ static int merge_guarded(void *arg, unsigned index)
     return 0;
 }
 
+/* Maps run R, or loads the input it names, into IN. */
+static void open_run(const struct run *r, struct input *in)
+{
+    uint64_t size;
+    mmio_error err;
+
+    if (r->name) {
+        load_input(in, r->name, false);
+        return;
+    }
+    in->name = NULL;
+    in->file = r->file;
+    if (mmio_size(r->file, &size, &err) < 0
+        || mmio_map(r->file, 0, size, MMIO_MAP_READ, &in->view, &err) < 0)
+        xdie_error("read failed", &err);
+    mmio_advise(&in->view, MMIO_SEQUENTIAL);
+}
+
 /* Merges COUNT runs from FIRST into O, then closes them (which removes
- * them) and takes them off the list. */
+ * temporaries) and takes them off the list. */
 static void merge_runs_into(struct external *x, size_t first, size_t count,
                             struct output *o)
 {
     struct text_range *texts = malloc(count * sizeof *texts);
-    mmio_view *views = calloc(count, sizeof *views);
+    struct input *ins = calloc(count, sizeof *ins);
     struct merge_job job = { x->sort, texts, count, o };
     mmio_error err;
 
-    if (!texts || !views)
+    if (!texts || !ins)
         xdie("memory exhausted");
     for (size_t i = 0; i < count; i++) {
-        uint64_t size;
-        if (mmio_size(x->runs[first + i].file, &size, &err) < 0
-            || mmio_map(x->runs[first + i].file, 0, size, MMIO_MAP_READ,
-                        &views[i], &err) < 0)
-            xdie_error("read failed", &err);
-        mmio_advise(&views[i], MMIO_SEQUENTIAL);
-        texts[i] = (struct text_range){ views[i].data, (const unsigned char *)views[i].data + size };
+        open_run(&x->runs[first + i], &ins[i]);
+        texts[i] = (struct text_range){ ins[i].view.data,
+            (const unsigned char *)ins[i].view.data + ins[i].view.size };
     }
     if (parallel_run(1, merge_guarded, &job, &err) < 0)
         xdie_error("read failed", &err);
     for (size_t i = 0; i < count; i++) {
-        mmio_unmap(&views[i], NULL);
-        mmio_close(x->runs[first + i].file, NULL);
+        mmio_unmap(&ins[i].view, NULL);
+        mmio_close(ins[i].file, NULL);
     }
     memmove(x->runs + first, x->runs + first + count,
             (x->count - first - count) * sizeof *x->runs);
     x->count -= count;
-    free(views);
+    free(ins);
     free(texts);
 }
 
@@ -1059,9 +1065,18 @@ static void merge_to_run(struct external *x, size_t first, size_t count,
     x->runs[first] = merged;
 }
 
-/* Sorts the lines of [P, END), the piece of input IN, into a new run;
- * then merges the last runs while MERGE_FANIN of them share a level, so
- * that few are open at once. */
+/* Merges the last runs while MERGE_FANIN of them share a level (a counter
+ * in base MERGE_FANIN), so that few are open at once. */
+static void merge_generations(struct external *x)
+{
+    while (x->count >= MERGE_FANIN
+           && x->runs[x->count - MERGE_FANIN].level == x->runs[x->count - 1].level)
+        merge_to_run(x, x->count - MERGE_FANIN, MERGE_FANIN,
+                     x->runs[x->count - 1].level + 1);
+}
+
+/* Sorts the lines of [P, END), the piece of input IN, into a new run,
+ * and merges runs of one level as they fill up. */
 static void sort_piece(struct external *x, const struct input *in,
                        const unsigned char *p, const unsigned char *end)
 {
@@ -1076,17 +1091,13 @@ static void sort_piece(struct external *x, const struct input *in,
     piece.inputs = &part;
     piece.input_count = 1;
     piece.max_lines = 0;
-    piece.runs = (size_t[2]){ 0, 0 };
     find_lines(&piece);
     if (parallel_run(1, sort_guarded, &piece, &err) < 0)
         xdie_shrunk(x->sort);
     write_mapped(&piece, &o);
     free(piece.lines);
     add_run(x, o.file, 0);
-    while (x->count >= MERGE_FANIN
-           && x->runs[x->count - MERGE_FANIN].level == x->runs[x->count - 1].level)
-        merge_to_run(x, x->count - MERGE_FANIN, MERGE_FANIN,
-                     x->runs[x->count - 1].level + 1);
+    merge_generations(x);
 }
 
 /* Where the piece of at most MAX lines that starts at P ends. */
@@ -1110,19 +1121,42 @@ static int cut_piece(void *arg, unsigned index)
     return 0;
 }
 
+/* Merges the runs of X, MERGE_FANIN at a time, into standard output or
+ * -o FILE (replaced atomically once all is merged: it may be one of the
+ * inputs); PROGRESS, when not NULL, counts the bytes written. */
+static void merge_to_output(struct external *x, struct progress *progress)
+{
+    struct sort *s = x->sort;
+    const char *path = s->options.output;
+    struct output o = { NULL, "standard output", malloc(OUT_SIZE), 0,
+                        s->options.spec.eol, progress };
+    mmio_error err;
+
+    if (!o.buf)
+        xdie("memory exhausted");
+    while (x->count > MERGE_FANIN)
+        merge_to_run(x, 0, MERGE_FANIN, 0);
+    o.file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
+    if (!o.file)
+        xdie_error("open failed", &err);
+    if (path)
+        o.name = path;
+    merge_runs_into(x, 0, x->count, &o);
+    if (path && mmio_commit(o.file, &err) < 0)
+        xdie_write(&o, &err);
+    if (mmio_close(o.file, &err) < 0)
+        xdie_write(&o, &err);
+    free(o.buf);
+}
+
 /* Sorts inputs whose lines do not fit in the budget: pieces of the budget's
  * size are sorted into runs in temporary files, which are merged into the
  * output, at most MERGE_FANIN at a time. */
 static void sort_external(struct sort *s)
 {
     struct external x = { s, NULL, 0, 0 };
-    const char *path = s->options.output;
-    struct output o = { NULL, "standard output", malloc(OUT_SIZE), 0,
-                        s->options.spec.eol, &s->progress };
     mmio_error err;
 
-    if (!o.buf)
-        xdie("memory exhausted");
     progress_start(&s->progress, s->options.progress, "sorting", input_bytes(s));
     for (size_t i = 0; i < s->input_count; i++) {
         struct input *in = &s->inputs[i];
@@ -1138,20 +1172,32 @@ static void sort_external(struct sort *s)
     progress_end(&s->progress);
     progress_start(&s->progress, s->options.progress, "merging", input_bytes(s));
     release_inputs(s);
-    while (x.count > MERGE_FANIN)
-        merge_to_run(&x, 0, MERGE_FANIN, 0);
-    o.file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
-    if (!o.file)
-        xdie_error("open failed", &err);
-    if (path)
-        o.name = path;
-    merge_runs_into(&x, 0, x.count, &o);
+    merge_to_output(&x, &s->progress);
     progress_end(&s->progress);
-    if (path && mmio_commit(o.file, &err) < 0)
-        xdie_write(&o, &err);
-    if (mmio_close(o.file, &err) < 0)
-        xdie_write(&o, &err);
-    free(o.buf);
+    free(x.runs);
+}
+
+
+/* -m: merges the inputs as a stream, opening at most MERGE_FANIN at a
+ * time: more go first into runs in temporaries, as past the budget.  An
+ * input need not be in order; merging by the first of the lines in
+ * front, ties to the earlier input, gives the same whatever the groups,
+ * so this gives what GNU's stages give. */
+static void merge_inputs(struct sort *s, char **names, size_t count)
+{
+    static char *standard_input[] = { "-" };
+    struct external x = { s, NULL, 0, 0 };
+
+    if (count == 0) {
+        names = standard_input;
+        count = 1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        add_run(&x, NULL, 0);
+        x.runs[x.count - 1].name = names[i];
+        merge_generations(&x);
+    }
+    merge_to_output(&x, NULL);
     free(x.runs);
 }
 
@@ -1216,7 +1262,6 @@ static int sort_in_place(struct sort *s, char **names, int count)
         release_inputs(s);
         free(s->lines);
         free(s->inputs);
-        free(s->runs);
     } while (++i < count);
     return 0;
 }
@@ -1264,8 +1309,11 @@ int main(int argc, char **argv)
     sort.by_key = !sort.options.merge && sort_lines_by_key(&sort.options.spec);
     if (sort.options.in_place)
         return tool_finish(sort_in_place(&sort, argv, argc));
-    if (!sort.options.merge)
-        sort.max_lines = lines_in_budget(&sort.options);
+    if (sort.options.merge) {
+        merge_inputs(&sort, argv, (size_t)argc);
+        return tool_finish(0);
+    }
+    sort.max_lines = lines_in_budget(&sort.options);
     load_inputs(&sort, argv, (size_t)argc);
     if (sort.external) {
         sort_external(&sort);

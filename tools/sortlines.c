@@ -20,7 +20,6 @@ struct sorter {
     size_t run_count;
     unsigned threads;        /* at most this many parts at once */
     unsigned pairs;          /* merge_pairs: the pairs of this round */
-    bool inputs_as_runs;     /* -m: the runs are inputs, perhaps unsorted */
 };
 
 #define SMALL_RUN 16
@@ -39,15 +38,14 @@ static void insertion_sort(const struct sort_spec *spec, struct line *lines,
     }
 }
 
-/* Merges A (NA lines) and B (NB lines) into OUT; of equal lines those of A
- * come first, which keeps the sort stable.  SORTED says both are known to
- * be in order (-m takes inputs that may not be, and merges them as GNU). */
+/* Merges the sorted A (NA lines) and B (NB lines) into OUT; of equal
+ * lines those of A come first, which keeps the sort stable. */
 static void merge(const struct sort_spec *spec, const struct line *a, size_t na,
-                  const struct line *b, size_t nb, struct line *out, bool sorted)
+                  const struct line *b, size_t nb, struct line *out)
 {
     const struct line *aend = a + na, *bend = b + nb;
 
-    if (sorted && na && nb && line_order(spec, aend - 1, b) <= 0) { /* in order */
+    if (na && nb && line_order(spec, aend - 1, b) <= 0) { /* in order */
         memcpy(out, a, na * sizeof *a);
         memcpy(out + na, b, nb * sizeof *b);
         return;
@@ -82,9 +80,9 @@ static void sort_into(const struct sort_spec *spec, struct line *src,
     sort_into(spec, src, dst, half, !to_dst);
     sort_into(spec, src + half, dst + half, n - half, !to_dst);
     if (to_dst)
-        merge(spec, src, half, src + half, n - half, dst, true);
+        merge(spec, src, half, src + half, n - half, dst);
     else
-        merge(spec, dst, half, dst + half, n - half, src, true);
+        merge(spec, dst, half, dst + half, n - half, src);
 }
 
 /* Sorts LINES (N of them) with TMP as room; the result is in LINES. */
@@ -150,8 +148,7 @@ static void merge_pair(struct sorter *s, size_t pair, unsigned half,
     size_t n = end - a;
 
     if (halves == 1)
-        merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a,
-              !s->inputs_as_runs);
+        merge(s->spec, s->src + a, b - a, s->src + b, end - b, s->dst + a);
     else if (half == 0)
         merge_front(s->spec, s->src + a, b - a, s->src + b, end - b,
                     s->dst + a, n / 2);
@@ -165,9 +162,7 @@ static void merge_pair(struct sorter *s, size_t pair, unsigned half,
 static int merge_pairs(void *arg, unsigned index)
 {
     struct sorter *s = arg;
-    /* Inputs of -m may be out of order: only a merge from the front
-     * gives what GNU gives then. */
-    unsigned halves = s->pairs < s->threads && !s->inputs_as_runs ? 2 : 1;
+    unsigned halves = s->pairs < s->threads ? 2 : 1;
 
     for (size_t part = index; part < (size_t)s->pairs * halves; part += s->threads)
         merge_pair(s, part / halves, (unsigned)(part % halves), halves);
@@ -180,8 +175,7 @@ static struct line *merge_runs(struct sorter *s, mmio_error *err)
 {
     while (s->run_count > 1) {
         unsigned pairs = (unsigned)((s->run_count + 1) / 2);
-
-        unsigned parts = pairs < s->threads && !s->inputs_as_runs ? 2 * pairs : pairs;
+        unsigned parts = pairs < s->threads ? 2 * pairs : pairs;
 
         s->pairs = pairs;
         if (parallel_run(parts < s->threads ? parts : s->threads, merge_pairs,
@@ -199,15 +193,6 @@ static struct line *merge_runs(struct sorter *s, mmio_error *err)
 }
 
 
-struct line *merge_lines(const struct sort_spec *spec, struct line *lines,
-                         struct line *tmp, size_t *runs, size_t run_count,
-                         unsigned threads, mmio_error *err)
-{
-    struct sorter s = { spec, lines, tmp, runs, run_count, threads, 0, true };
-
-    return merge_runs(&s, err);
-}
-
 /* Sorts in parts on threads, then merges the parts. */
 static struct line *merge_sort_lines(const struct sort_spec *spec,
                                      struct line *lines, struct line *tmp,
@@ -215,8 +200,7 @@ static struct line *merge_sort_lines(const struct sort_spec *spec,
 {
     size_t parts = n / 4096 < threads ? n / 4096 : threads;
     size_t runs[65];
-    struct sorter s = { spec, lines, tmp, runs, parts ? parts : 1, threads, 0,
-                        false };
+    struct sorter s = { spec, lines, tmp, runs, parts ? parts : 1, threads, 0 };
 
     if (s.run_count > 64)
         s.run_count = 64;

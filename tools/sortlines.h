@@ -40,12 +40,4 @@ struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
                         const struct text_range *ranges, size_t range_count,
                         unsigned threads, mmio_error *err);
 
-/* Merges RUN_COUNT runs of LINES, run I being [RUNS[I], RUNS[I + 1]),
- * as GNU sort -m merges its inputs, which need not be in order: of equal
- * lines, those of the earlier run first.  RUNS is changed.  Returns as
- * sort_lines does. */
-struct line *merge_lines(const struct sort_spec *spec, struct line *lines,
-                         struct line *tmp, size_t *runs, size_t run_count,
-                         unsigned threads, mmio_error *err);
-
 #endif
