@@ -57,6 +57,7 @@ static void vwarn(const char *format, va_list ap)
     if (body >= 0) {
         line[head + body] = '\n';
         fwrite(line, 1, (size_t)(head + body) + 1, stderr);
+        fflush(stderr); /* msvcrt's fwrite gives stderr a buffer */
     }
     if (line != small)
         free(line);
