@@ -69,3 +69,14 @@ assert_error() {
 require_posix() {
     [ -z "$MMTOOLS_RUNNER" ] || skip "$1 (not on this platform)"
 }
+
+# Lets other users reach the files in $T, as the tests that drop
+# privileges need.
+let_others_in() {
+    local dir=$T
+    while [ "$dir" != "$BATS_RUN_TMPDIR" ] && [ "$dir" != / ]; do
+        chmod o+x "$dir"
+        dir=$(dirname "$dir")
+    done
+    chmod o+x "$BATS_RUN_TMPDIR"
+}

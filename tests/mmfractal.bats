@@ -62,17 +62,6 @@ assert_only_file() {
     [ "$(ls -A "$1")" = "${2:-}" ] || fail "in $1: $(ls -A "$1")"
 }
 
-# Lets other users reach the files in $T, as the tests that drop
-# privileges need.
-let_others_in() {
-    local dir=$T
-    while [ "$dir" != "$BATS_RUN_TMPDIR" ] && [ "$dir" != / ]; do
-        chmod o+x "$dir"
-        dir=$(dirname "$dir")
-    done
-    chmod o+x "$BATS_RUN_TMPDIR"
-}
-
 # ---- the image --------------------------------------------------------------
 
 @test "the default image is a 500x500 24-bit BMP whose header says so" {

@@ -20,17 +20,6 @@ random_file() {
              print map { $c[int rand @c] } 1..$ARGV[0]' "$2" "$3" "${4:-}" > "$1"
 }
 
-# Lets other users reach the files in $T, as the tests that drop
-# privileges need.
-let_others_in() {
-    local dir=$T
-    while [ "$dir" != "$BATS_RUN_TMPDIR" ] && [ "$dir" != / ]; do
-        chmod o+x "$dir"
-        dir=$(dirname "$dir")
-    done
-    chmod o+x "$BATS_RUN_TMPDIR"
-}
-
 # Fails unless mminvert with arguments "$@" (the file last) changes file
 # $T/in into the bytes of $T/want, in place and with -o, with every window
 # size (those in $WINDOWS, when set).

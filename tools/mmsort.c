@@ -730,12 +730,11 @@ static int copy_part(void *arg, unsigned index)
     size_t n = w->sort->line_count;
     unsigned char *p = w->map + w->offsets[index];
     unsigned char eol = w->sort->options.spec.eol;
+    size_t end = parallel_split(n, w->parts, index + 1);
 
     if (w->view) /* each thread makes its own part's pages at once */
         mmio_advise_range(w->view, w->offsets[index],
                           w->offsets[index + 1] - w->offsets[index], MMIO_WILLWRITE);
-    size_t end = parallel_split(n, w->parts, index + 1);
-
     for (size_t i = parallel_split(n, w->parts, index); i < end; i++) {
         const struct line *line = &w->sort->lines[i];
         if (i + 16 < end) /* sorted lines are far apart: ask ahead */
@@ -860,21 +859,40 @@ static void write_in_place(struct sort *s)
     free(w.offsets);
 }
 
+/* Opens standard output, or -o FILE as an atomic file, into O. */
+static void open_output(const struct sort *s, struct output *o)
+{
+    const char *path = s->options.output;
+    mmio_error err;
+
+    o->file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
+    if (!o->file)
+        xdie_error("open failed", &err);
+    o->name = path ? path : "standard output";
+}
+
+/* Puts -o FILE in place (the inputs must be closed: Windows renames no
+ * mapped file), and closes the output of O. */
+static void close_output(const struct sort *s, struct output *o)
+{
+    mmio_error err;
+
+    if (s->options.output && mmio_commit(o->file, &err) < 0)
+        xdie_write(o, &err);
+    if (mmio_close(o->file, &err) < 0)
+        xdie_write(o, &err);
+}
+
 /* Writes the sorted lines to standard output or to -o FILE, which is
  * replaced atomically (it may be one of the inputs). */
 static void write_output(struct sort *s)
 {
-    struct output o = { NULL, "standard output", NULL, 0, 0, NULL };
+    struct output o = { NULL, NULL, NULL, 0, 0, NULL };
     struct writer w = { s, &o, NULL, NULL, NULL, 1 };
-    const char *path = s->options.output;
     mmio_error err;
 
-    o.file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
-    if (!o.file)
-        xdie_error("open failed", &err);
-    if (path)
-        o.name = path;
-    if (path && mmio_kind(o.file) == MMIO_KIND_REGULAR) {
+    open_output(s, &o);
+    if (s->options.output && mmio_kind(o.file) == MMIO_KIND_REGULAR) {
         write_mapped(s, &o);
     } else {
         o.buf = malloc(OUT_SIZE);
@@ -885,10 +903,7 @@ static void write_output(struct sort *s)
         free(o.buf);
     }
     release_inputs(s);
-    if (path && mmio_commit(o.file, &err) < 0)
-        xdie_write(&o, &err);
-    if (mmio_close(o.file, &err) < 0)
-        xdie_write(&o, &err);
+    close_output(s, &o);
 }
 
 /* ---- Inputs larger than the budget ---------------------------------------------- */
@@ -933,7 +948,9 @@ static size_t lines_in_budget(const struct options *o)
 
     if (lines < 1024)
         lines = 1024; /* as GNU, a budget too small to work in is raised */
-    return lines > SIZE_MAX / (2 * sizeof(struct line)) ? SIZE_MAX / 64 : (size_t)lines;
+    if (lines > SIZE_MAX / (2 * sizeof(struct line)))
+        lines = SIZE_MAX / (2 * sizeof(struct line)); /* what memory can hold */
+    return (size_t)lines;
 }
 
 /* A new, empty temporary file in the next -T directory, set in *DIR. */
@@ -1126,26 +1143,16 @@ static int cut_piece(void *arg, unsigned index)
  * inputs); PROGRESS, when not NULL, counts the bytes written. */
 static void merge_to_output(struct external *x, struct progress *progress)
 {
-    struct sort *s = x->sort;
-    const char *path = s->options.output;
-    struct output o = { NULL, "standard output", malloc(OUT_SIZE), 0,
-                        s->options.spec.eol, progress };
-    mmio_error err;
+    struct output o = { NULL, NULL, malloc(OUT_SIZE), 0,
+                        x->sort->options.spec.eol, progress };
 
     if (!o.buf)
         xdie("memory exhausted");
     while (x->count > MERGE_FANIN)
         merge_to_run(x, 0, MERGE_FANIN, 0);
-    o.file = path ? mmio_create(path, MMIO_ATOMIC, &err) : mmio_stdout(&err);
-    if (!o.file)
-        xdie_error("open failed", &err);
-    if (path)
-        o.name = path;
+    open_output(x->sort, &o);
     merge_runs_into(x, 0, x->count, &o);
-    if (path && mmio_commit(o.file, &err) < 0)
-        xdie_write(&o, &err);
-    if (mmio_close(o.file, &err) < 0)
-        xdie_write(&o, &err);
+    close_output(x->sort, &o);
     free(o.buf);
 }
 
@@ -1176,7 +1183,6 @@ static void sort_external(struct sort *s)
     progress_end(&s->progress);
     free(x.runs);
 }
-
 
 /* -m: merges the inputs as a stream, opening at most MERGE_FANIN at a
  * time: more go first into runs in temporaries, as past the budget.  An
@@ -1306,7 +1312,7 @@ int main(int argc, char **argv)
                                                 : sort.options.merge ? 'm' : 'o');
     if (sort.options.check)
         return tool_finish(check_order(&sort, argv, argc));
-    sort.by_key = !sort.options.merge && sort_lines_by_key(&sort.options.spec);
+    sort.by_key = sort_lines_by_key(&sort.options.spec);
     if (sort.options.in_place)
         return tool_finish(sort_in_place(&sort, argv, argc));
     if (sort.options.merge) {
