@@ -267,40 +267,55 @@ static void load_prefixes(struct line *lines, size_t n, size_t depth)
                           : 0;
 }
 
-/* Sorts the N lines at LINES, whose first DEPTH bytes are equal, bytewise,
- * TMP being room for N lines.  The prefixes hold the bytes from DEPTH
- * rounded down to a multiple of 8, and are left holding later ones. */
-static void radix_sort(struct line *lines, struct line *tmp, size_t n,
-                       size_t depth)
+/* Finds the first byte from *DEPTH at which the N lines at LINES differ,
+ * counting its values into COUNT.  False when there is none to find: the
+ * lines were few (and are now sorted) or are all the same. */
+static bool radix_find_split(struct line *lines, size_t n, size_t *depth,
+                             size_t count[BUCKETS])
 {
-    size_t count[BUCKETS], start[BUCKETS];
-
-    for (;;) {
-        if (depth % 8 == 0 && depth > 0)
-            load_prefixes(lines, n, depth);
+    for (;; ++*depth) {
+        if (*depth % 8 == 0 && *depth > 0)
+            load_prefixes(lines, n, *depth);
         if (n <= RADIX_SMALL) {
-            insertion_sort_from(lines, n, depth & ~(size_t)7);
-            return;
+            insertion_sort_from(lines, n, *depth & ~(size_t)7);
+            return false;
         }
-        memset(count, 0, sizeof count);
+        memset(count, 0, BUCKETS * sizeof *count);
         for (size_t i = 0; i < n; i++)
-            count[radix_bucket(&lines[i], depth)]++;
+            count[radix_bucket(&lines[i], *depth)]++;
         if (count[0] == n)
-            return; /* every line has ended: they are all the same */
-        if (count[radix_bucket(&lines[0], depth)] < n)
-            break;
-        depth++; /* one byte for all: look at the next */
+            return false; /* every line has ended: they are all the same */
+        if (count[radix_bucket(&lines[0], *depth)] < n)
+            return true;
+    }
+}
+
+/* Sorts the N lines at LINES, whose first DEPTH bytes are equal, bytewise,
+ * TMP being room for N lines; the result is left in TMP when INTO_TMP, else
+ * in LINES.  Each pass moves the lines from one to the other, so that no
+ * pass copies them back.  The prefixes hold the bytes from DEPTH rounded
+ * down to a multiple of 8, and are left holding later ones. */
+static void radix_sort(struct line *lines, struct line *tmp, size_t n,
+                       size_t depth, bool into_tmp)
+{
+    size_t count[BUCKETS], start[BUCKETS], from = 0;
+
+    if (!radix_find_split(lines, n, &depth, count)) {
+        if (into_tmp)
+            memcpy(tmp, lines, n * sizeof *lines);
+        return;
     }
     start[0] = 0;
     for (unsigned b = 1; b < BUCKETS; b++)
         start[b] = start[b - 1] + count[b - 1];
     for (size_t i = 0; i < n; i++)
         tmp[start[radix_bucket(&lines[i], depth)]++] = lines[i];
-    memcpy(lines, tmp, n * sizeof *lines);
-    size_t from = count[0];
-    for (unsigned b = 1; b < BUCKETS; b++) {
-        if (count[b] > 1)
-            radix_sort(lines + from, tmp + from, count[b], depth + 1);
+    /* The lines that have ended are all the same, and so is a lone one. */
+    for (unsigned b = 0; b < BUCKETS; b++) {
+        if (b > 0 && count[b] > 1)
+            radix_sort(tmp + from, lines + from, count[b], depth + 1, !into_tmp);
+        else if (!into_tmp && count[b] > 0)
+            memcpy(lines + from, tmp + from, count[b] * sizeof *lines);
         from += count[b];
     }
 }
@@ -352,7 +367,8 @@ static int radix_sort_buckets(void *arg, unsigned index)
     for (unsigned b = 1; b < BUCKETS; b++) {
         size_t size = bucket_size(r, b);
         if (r->owner[b] == index && size > 1)
-            radix_sort(r->tmp + r->start[b], r->lines + r->start[b], size, 1);
+            radix_sort(r->tmp + r->start[b], r->lines + r->start[b], size, 1,
+                       false);
     }
     return 0;
 }
@@ -544,7 +560,7 @@ static int sort_ties(const struct sort_spec *spec, struct line *lines,
         for (size_t i = 0; i < n; i++)
             lines[i].prefix = line_prefix(lines[i].text, lines[i].length);
         sorted = threads > 1 ? radix_sort_lines(lines, scratch, n, threads, err)
-                             : (radix_sort(lines, scratch, n, 0), lines);
+                             : (radix_sort(lines, scratch, n, 0, false), lines);
     }
     if (!sorted)
         return -1;
