@@ -453,21 +453,57 @@ struct keyed {
     unsigned parts;
     unsigned char *tie;              /* 1: line I's key equals line I-1's */
     size_t large;                    /* runs of ties this long: on threads */
+    size_t *empty;                   /* part I: how many of its keys are empty */
+    size_t keys_from;                /* lines before this one have empty keys */
 };
 
+/* Where part INDEX's share of the keys [KEYS_FROM, N) starts. */
+static size_t key_split(const struct keyed *k, unsigned index)
+{
+    return k->keys_from + parallel_split(k->n - k->keys_from, k->parts, index);
+}
+
+/* Part INDEX: turns its lines into their first keys, except that a line
+ * whose key is empty stays itself (TIE notes which), with an empty key's
+ * prefix. */
 static int lines_to_keys(void *arg, unsigned index)
 {
     struct keyed *k = arg;
+    size_t empty = 0;
 
     for (size_t i = parallel_split(k->n, k->parts, index);
          i < parallel_split(k->n, k->parts, index + 1); i++) {
         const unsigned char *start, *limit;
         sort_first_key(k->spec, &k->lines[i], &start, &limit);
-        /* An empty key points at its line's start, so that every key
-         * points inside its input, never at its end. */
-        k->lines[i].text = start < limit ? start : k->lines[i].text;
+        k->tie[i] = start >= limit;
+        if (k->tie[i]) {
+            k->lines[i].prefix = 0;
+            empty++;
+            continue;
+        }
+        k->lines[i].text = start;
         k->lines[i].length = (size_t)(limit - start);
         k->lines[i].prefix = line_prefix(start, k->lines[i].length);
+    }
+    k->empty[index] = empty;
+    return 0;
+}
+
+/* Part INDEX: moves its lines with empty keys to the front of SCRATCH and
+ * its keys behind all those lines, each in the order they came. */
+static int move_keys(void *arg, unsigned index)
+{
+    struct keyed *k = arg;
+    size_t from = parallel_split(k->n, k->parts, index), empty_at = 0;
+
+    for (unsigned p = 0; p < index; p++)
+        empty_at += k->empty[p];
+    size_t key_at = k->keys_from + (from - empty_at);
+    for (size_t i = from; i < parallel_split(k->n, k->parts, index + 1); i++) {
+        if (k->tie[i])
+            k->scratch[empty_at++] = k->lines[i];
+        else
+            k->scratch[key_at++] = k->lines[i];
     }
     return 0;
 }
@@ -507,11 +543,13 @@ static struct line line_around(const struct keyed *k, const struct line *key)
 static int mark_ties(void *arg, unsigned index)
 {
     struct keyed *k = arg;
+    size_t end = key_split(k, index + 1);
 
-    for (size_t i = parallel_split(k->n, k->parts, index);
-         i < parallel_split(k->n, k->parts, index + 1); i++) {
+    for (size_t i = key_split(k, index); i < end; i++) {
         const struct line *a = &k->lines[i - (i > 0)], *b = &k->lines[i];
-        k->tie[i] = i > 0 && a->length == b->length
+        if (i + 16 < end) /* the keys are far apart: ask ahead */
+            __builtin_prefetch(k->lines[i + 16].text);
+        k->tie[i] = i > k->keys_from && a->length == b->length
                     && memcmp(a->text, b->text, a->length) == 0;
     }
     return 0;
@@ -523,9 +561,9 @@ static int keys_to_lines(void *arg, unsigned index)
 {
     struct keyed *k = arg;
 
-    size_t end = parallel_split(k->n, k->parts, index + 1);
+    size_t end = key_split(k, index + 1);
 
-    for (size_t i = parallel_split(k->n, k->parts, index); i < end; i++) {
+    for (size_t i = key_split(k, index); i < end; i++) {
         struct line line;
         if (i + 16 < end) /* the keys are far apart: ask ahead */
             __builtin_prefetch(k->lines[i + 16].text);
@@ -602,17 +640,26 @@ static int sort_long_ties(struct keyed *k, unsigned threads, mmio_error *err)
     return 0;
 }
 
-/* Sorts by the first key; the result is in TMP. */
-static struct line *key_radix_sort(struct keyed *k, struct line *tmp,
-                                   unsigned threads, mmio_error *err)
+/* Sorts by the first key, in place.  Empty keys come first, in the order
+ * their lines came: those lines are set apart before the radix sort and
+ * need not be found again after it. */
+static struct line *key_radix_sort(struct keyed *k, unsigned threads,
+                                   mmio_error *err)
 {
-    struct line *lines = k->lines;
+    struct line *lines = k->lines, *tmp = k->scratch;
 
-    if (parallel_run(k->parts, lines_to_keys, k, err) < 0
-        || !radix_sort_lines(lines, tmp, k->n, threads, err))
+    if (parallel_run(k->parts, lines_to_keys, k, err) < 0)
         return NULL;
-    k->lines = tmp;
-    k->scratch = lines;
+    for (unsigned p = 0; p < k->parts; p++)
+        k->keys_from += k->empty[p];
+    if (parallel_run(k->parts, move_keys, k, err) < 0
+        || !radix_sort_lines(tmp + k->keys_from, lines + k->keys_from,
+                             k->n - k->keys_from, threads, err))
+        return NULL;
+    memcpy(lines, tmp, k->keys_from * sizeof *lines);
+    memset(k->tie, 1, k->keys_from);
+    if (k->keys_from > 0)
+        k->tie[0] = 0;
     if (parallel_run(k->parts, mark_ties, k, err) < 0
         || parallel_run(k->parts, keys_to_lines, k, err) < 0)
         return NULL;
@@ -621,7 +668,7 @@ static struct line *key_radix_sort(struct keyed *k, struct line *tmp,
         && (parallel_run(k->parts, sort_short_ties, k, err) < 0
             || sort_long_ties(k, threads, err) < 0))
         return NULL;
-    return tmp;
+    return lines;
 }
 
 /* Sorts on the first key when it is plain bytes, in order. */
@@ -632,20 +679,22 @@ static struct line *sort_by_first_key(const struct sort_spec *spec,
                                       mmio_error *err)
 {
     struct keyed k = { spec, NULL, range_count, lines, tmp, n, threads,
-                       malloc(n ? n : 1), 65536 };
+                       malloc(n ? n : 1), 65536,
+                       calloc(threads, sizeof(size_t)), 0 };
     struct text_range *by_address = malloc(range_count * sizeof *by_address);
     struct line *sorted = NULL;
 
-    if (!k.tie || !by_address)
+    if (!k.tie || !k.empty || !by_address)
         abort();
     memcpy(by_address, ranges, range_count * sizeof *ranges);
     qsort(by_address, range_count, sizeof *by_address, compare_ranges);
     k.ranges = by_address;
     if (n / 65536 < threads)
         k.parts = n / 65536 > 1 ? (unsigned)(n / 65536) : 1;
-    sorted = key_radix_sort(&k, tmp, threads, err);
+    sorted = key_radix_sort(&k, threads, err);
     free(by_address);
     free(k.tie);
+    free(k.empty);
     return sorted;
 }
 
