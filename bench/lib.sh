@@ -31,3 +31,25 @@ machine_line() {
          "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
          "Linux $(uname -r), $(date -u +%Y-%m-%d)."
 }
+
+# Draws $4 (a PNG) from the data file $3, whose lines are
+# "case name" PEER_SECONDS OUR_SECONDS: the time of each, side by side.
+# $1 is the title, $2 the peer's name, $5 ours.  Quietly nothing without
+# gnuplot.
+plot_times() {
+    command -v gnuplot > /dev/null || return 0
+    gnuplot <<EOT
+set terminal pngcairo size 900,560 noenhanced
+set output "$4"
+set title "$1 (lower is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set xtics rotate by 20 right
+set bmargin 12
+set ylabel "seconds (log scale)"
+set logscale y
+set key top left
+plot "$3" using 2:xtic(1) title "$2", "" using 3 title "$5"
+EOT
+}

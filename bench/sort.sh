@@ -8,7 +8,8 @@
 # bench/mkrandom and words from bench/mkdata; the page cache is warmed
 # first.  GNU sort runs as `LC_ALL=C sort --parallel=2 -S 8G`, so that it
 # sorts in memory on two threads, as mmsort does on this machine.
-# Writes bench/results/mmsort.md (table: medians).
+# Writes bench/results/mmsort.md (table: medians) and, with gnuplot,
+# bench/results/mmsort.png.
 set -eu
 
 size_mib=${1:-1024}
@@ -39,6 +40,8 @@ words, -o file|text||-o $work/out
 words, -k2,2 -k1n (general comparator), -o file|text|-k2,2 -k1n|-o $work/out"
 
 table=$work/table.md
+plotdata=$work/plot.dat
+: > "$plotdata"
 {
     echo "| case | GNU sort (s) | mmsort (s) | mmsort speed-up |"
     echo "|---|---:|---:|---:|"
@@ -51,6 +54,7 @@ $(time_pair "sort $name" "$gnu $opts $data $sink" "mmsort $name" "$mmsort $opts 
 EOT
     awk -v n="$name" -v p="$peer" -v o="$ours" 'BEGIN {
         printf "| %s | %.3f | %.3f | %.1fx |\n", n, p, o, p / o }' >> "$table"
+    printf '"%s" %s %s\n' "$name" "$peer" "$ours" >> "$plotdata"
 done
 
 # Peak memory on the first case: GNU sort's peak resident set (time -f
@@ -87,4 +91,6 @@ rm -f "$work/out"
     echo "Peak memory, random lines, -o file: GNU sort $((gnu_rss / 1024)) MiB resident (time -f %M),"
     echo "mmsort $((ours_anon / 1024)) MiB anonymous (RssAnon sampled every 10 ms; the mapped input is file pages)."
 } > "$results/mmsort.md"
+plot_times "mmsort vs GNU sort, ${size_mib} MiB, warm cache" "GNU sort" \
+    "$plotdata" "$results/mmsort.png" mmsort
 cat "$results/mmsort.md"

@@ -446,6 +446,7 @@ static int compare_ranges(const void *a, const void *b)
  * tie is put in order by the rest of GNU's comparison. */
 struct keyed {
     const struct sort_spec *spec;
+    struct sort_spec rest;           /* SPEC without its first key */
     const struct text_range *ranges; /* the inputs, by address */
     size_t range_count;
     struct line *lines, *scratch;    /* N each */
@@ -586,14 +587,14 @@ static size_t tie_end(const struct keyed *k, size_t from)
 
 /* Puts the N lines at LINES, whose first keys are equal, in order by the
  * rest of the comparison on THREADS threads; SCRATCH is room for N. */
-static int sort_ties(const struct sort_spec *spec, struct line *lines,
+static int sort_ties(const struct keyed *k, struct line *lines,
                      struct line *scratch, size_t n, unsigned threads,
                      mmio_error *err)
 {
     struct line *sorted;
 
-    if (spec->key_count > 1) {
-        sorted = merge_sort_lines(spec, lines, scratch, n, threads, err);
+    if (k->rest.key_count > 0) {
+        sorted = merge_sort_lines(&k->rest, lines, scratch, n, threads, err);
     } else { /* the last resort alone: the whole lines, as bytes */
         for (size_t i = 0; i < n; i++)
             lines[i].prefix = line_prefix(lines[i].text, lines[i].length);
@@ -619,7 +620,7 @@ static int sort_short_ties(void *arg, unsigned index)
     while (from < end) {
         size_t to = tie_end(k, from);
         if (to - from > 1 && to - from < k->large
-            && sort_ties(k->spec, k->lines + from, k->scratch + from,
+            && sort_ties(k, k->lines + from, k->scratch + from,
                          to - from, 1, NULL) < 0)
             return -1;
         from = to;
@@ -633,7 +634,7 @@ static int sort_long_ties(struct keyed *k, unsigned threads, mmio_error *err)
     for (size_t from = 0, to; from < k->n; from = to) {
         to = tie_end(k, from);
         if (to - from >= k->large
-            && sort_ties(k->spec, k->lines + from, k->scratch + from,
+            && sort_ties(k, k->lines + from, k->scratch + from,
                          to - from, threads, err) < 0)
             return -1;
     }
@@ -678,7 +679,7 @@ static struct line *sort_by_first_key(const struct sort_spec *spec,
                                       size_t range_count, unsigned threads,
                                       mmio_error *err)
 {
-    struct keyed k = { spec, NULL, range_count, lines, tmp, n, threads,
+    struct keyed k = { spec, *spec, NULL, range_count, lines, tmp, n, threads,
                        malloc(n ? n : 1), 65536,
                        calloc(threads, sizeof(size_t)), 0 };
     struct text_range *by_address = malloc(range_count * sizeof *by_address);
@@ -689,6 +690,10 @@ static struct line *sort_by_first_key(const struct sort_spec *spec,
     memcpy(by_address, ranges, range_count * sizeof *ranges);
     qsort(by_address, range_count, sizeof *by_address, compare_ranges);
     k.ranges = by_address;
+    /* Within a run of ties the first key is known to be equal. */
+    k.rest.keys++;
+    k.rest.key_count--;
+    k.rest.key_prefix = false;
     if (n / 65536 < threads)
         k.parts = n / 65536 > 1 ? (unsigned)(n / 65536) : 1;
     sorted = key_radix_sort(&k, threads, err);
