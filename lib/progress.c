@@ -43,8 +43,12 @@ static void progress_draw(struct progress *p, uint64_t now)
 
     format_rate(seconds > 0 ? (double)p->done / seconds : 0, rate, sizeof rate);
     /* Spaces past the end wipe out what a longer line left. */
-    width = fprintf(stderr, "\r%s: %s: %3u%% %s", tool_name(),
-                    tool_quote(p->what), percent, rate) - 1;
+    if (p->total == PROGRESS_UNKNOWN)
+        width = fprintf(stderr, "\r%s: %s: %s", tool_name(),
+                        tool_quote(p->what), rate) - 1;
+    else
+        width = fprintf(stderr, "\r%s: %s: %3u%% %s", tool_name(),
+                        tool_quote(p->what), percent, rate) - 1;
     if (width < p->drawn)
         fprintf(stderr, "%*s", p->drawn - width, "");
     if (width > p->drawn)

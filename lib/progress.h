@@ -17,6 +17,9 @@ struct progress {
     int drawn;          /* the width of the line on the screen, 0 for none */
 };
 
+/* A TOTAL not known in advance: the line shows no percentage. */
+#define PROGRESS_UNKNOWN UINT64_MAX
+
 /* Starts a line about WHAT with TOTAL units of work; nothing is shown
  * unless ON. */
 void progress_start(struct progress *p, bool on, const char *what,

@@ -425,6 +425,39 @@ make_budget_input() {
     LC_ALL=C sort "$T/big" | cmp -s - "$T/limited" || fail "with 40 files open at most"
 }
 
+@test "past the budget, a pipe is sorted as it comes, in runs, as sort would" {
+    make_budget_input "$T/big"
+    mkdir "$T/tmp"
+    head -c 300000 /dev/zero | tr '\0' x > "$T/long" # longer than the buffer
+    cat "$T/big" "$T/long" "$T/big" > "$T/mixed"
+    local opts
+    for opts in "" "-u" "-k2,2" "-t ' ' -k2,2 -k1n" "-s -k3"; do
+        same_as_sort "-S 64K -T tmp $opts - < <(cat mixed)"
+        [ -z "$(ls -A "$T/tmp")" ] || fail "-S 64K $opts left $(ls "$T/tmp")"
+    done
+    same_as_sort "-S 64K -T tmp big - long < <(cat big)"
+    same_as_sort "-S 64K -T tmp -z - < <(tr '\n' '\0' < big)"
+}
+
+@test "past the budget, a pipe is never held whole in memory" {
+    require_posix "/proc/PID/status"
+    local pid peak=0 kib
+    head -c 36000000 /dev/urandom | base64 > "$T/in" # 48 MB of lines
+    mkfifo "$T/fifo"
+    cat "$T/in" > "$T/fifo" &
+    # The sanitizers' quarantine would keep what is freed.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 \
+        "$(tool_path mmsort)" -S 1M -T "$T" -o "$T/out" < "$T/fifo" &
+    pid=$!
+    while kib=$(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" 2> /dev/null); do
+        [ -n "$kib" ] && [ "$kib" -gt "$peak" ] && peak=$kib
+        sleep 0.01
+    done
+    wait "$pid" || fail "mmsort: status $?"
+    LC_ALL=C sort "$T/in" | cmp -s - "$T/out" || fail "not sorted as sort does"
+    [ "$peak" -le $((12 * 1024)) ] || fail "peak RssAnon ${peak} KiB for 48 MB"
+}
+
 @test "past the budget, -o may name the input; a bad -T is GNU's error" {
     make_budget_input "$T/big"
     cp "$T/big" "$T/f"

@@ -338,11 +338,16 @@ static void parse_options(struct options *o, int argc, char **argv)
 
 /* ---- Input ------------------------------------------------------------------ */
 
-/* One operand, loaded whole: mapped when it is a regular file. */
+/* One operand, loaded whole: mapped when it is a regular file.  When
+ * sorting, any other input is read into BUFFER, and one that does not fit
+ * there is sorted piece by piece as it comes (MORE). */
 struct input {
     const char *name;
     mmio_file *file;
     mmio_view view;
+    unsigned char *buffer;  /* VIEW's bytes, when read here */
+    size_t capacity;        /* BUFFER's size */
+    bool more;              /* the stream goes on past what BUFFER holds */
 };
 
 /* Everything a sort works on: the inputs and the lines found in them. */
@@ -358,8 +363,8 @@ struct sort {
     bool external;       /* there are more: no lines were found */
 };
 
-/* Loads one operand: with -I, a regular file mapped to be written. */
-static void load_input(struct input *in, const char *name, bool in_place)
+/* Opens one operand: with -I, a regular file to be written. */
+static void open_input(struct input *in, const char *name, bool in_place)
 {
     mmio_error err;
 
@@ -371,10 +376,53 @@ static void load_input(struct input *in, const char *name, bool in_place)
                                           : MMIO_RDONLY, &err);
     if (!in->file)
         xdie_error(in_place ? "open failed" : "cannot read", &err);
+}
+
+/* Loads one operand whole: with -I, mapped to be written. */
+static void load_input(struct input *in, const char *name, bool in_place)
+{
+    mmio_error err;
+
+    open_input(in, name, in_place);
     if (mmio_load(in->file, in_place ? MMIO_MAP_SHARED : MMIO_MAP_READ,
                   &in->view, &err) < 0)
         xdie_error("read failed", &err);
     mmio_advise(&in->view, MMIO_WILLNEED);
+}
+
+/* Reads IN's stream into its buffer after the HELD bytes there, until the
+ * buffer is full or the stream ends. */
+static void fill_buffer(struct input *in, size_t held)
+{
+    mmio_error err;
+    size_t got = 1;
+
+    while (held < in->capacity && got > 0) {
+        if (mmio_read(in->file, in->buffer + held, in->capacity - held, &got,
+                      &err) < 0)
+            xdie_error("read failed", &err);
+        held += got;
+    }
+    in->more = got > 0; /* a full buffer: a later read tells */
+    in->view.data = in->buffer;
+    in->view.size = held;
+}
+
+/* Opens an operand to sort: a regular file is mapped whole; anything else
+ * is read into a buffer of CAPACITY bytes, and what does not fit waits
+ * for sort_stream. */
+static void open_to_sort(struct input *in, const char *name, size_t capacity)
+{
+    open_input(in, name, false);
+    if (mmio_kind(in->file) == MMIO_KIND_REGULAR) {
+        load_input(in, name, false);
+        return;
+    }
+    in->buffer = malloc(capacity);
+    if (!in->buffer)
+        xdie("memory exhausted");
+    in->capacity = capacity;
+    fill_buffer(in, 0);
 }
 
 /* The size of all the inputs, for --progress. */
@@ -394,6 +442,7 @@ static void release_inputs(struct sort *s)
         if (s->inputs[i].view.data || s->inputs[i].view.base)
             mmio_unmap(&s->inputs[i].view, NULL);
         mmio_close(s->inputs[i].file, NULL);
+        free(s->inputs[i].buffer);
     }
     s->input_count = 0;
 }
@@ -569,6 +618,44 @@ static void find_lines(struct sort *s)
     free(f.chunks);
 }
 
+/* The memory for the lines of one run: -S, else half of physical memory. */
+static uint64_t memory_budget(const struct options *o)
+{
+    uint64_t physical = mmio_physical_memory();
+
+    if (physical == 0)
+        physical = (uint64_t)2 << 30; /* unknown: as if 2 GiB */
+    if (!o->size_given)
+        return physical / 2;
+    if (o->size.percent)
+        return physical / 100 * o->size.amount;
+    return o->size.amount;
+}
+
+/* The most lines sorted at once: each takes two struct lines (a sort
+ * needs room to merge into) and a byte for the first-key radix. */
+static size_t lines_in_budget(const struct options *o)
+{
+    uint64_t lines = memory_budget(o) / (2 * sizeof(struct line) + 1);
+
+    if (lines < 1024)
+        lines = 1024; /* as GNU, a budget too small to work in is raised */
+    if (lines > SIZE_MAX / (2 * sizeof(struct line)))
+        lines = SIZE_MAX / (2 * sizeof(struct line)); /* what memory can hold */
+    return (size_t)lines;
+}
+
+/* The bytes of a stream read at once: half the budget, so that the text
+ * and the lines found in it fit in it, together, about twice over. */
+static size_t stream_buffer_size(const struct options *o)
+{
+    uint64_t size = memory_budget(o) / 2;
+
+    if (size < 65536)
+        size = 65536;
+    return size < SIZE_MAX / 4 ? (size_t)size : SIZE_MAX / 4;
+}
+
 /* Loads every operand ("-" when there is none) and finds its lines. */
 static void load_inputs(struct sort *s, char **names, size_t count)
 {
@@ -582,10 +669,15 @@ static void load_inputs(struct sort *s, char **names, size_t count)
     if (!s->inputs)
         xdie("memory exhausted");
     for (size_t i = 0; i < count; i++) {
-        load_input(&s->inputs[i], names[i], s->options.in_place);
+        if (s->max_lines) /* sorting: within the budget */
+            open_to_sort(&s->inputs[i], names[i], stream_buffer_size(&s->options));
+        else
+            load_input(&s->inputs[i], names[i], s->options.in_place);
+        s->external |= s->inputs[i].more;
         s->input_count++;
     }
-    find_lines(s);
+    if (!s->external)
+        find_lines(s);
 }
 
 /* ---- Sorting ---------------------------------------------------------------- */
@@ -926,33 +1018,6 @@ struct external {
     size_t temps_made;  /* -T directories are taken in turn */
 };
 
-/* The memory for the lines of one run: -S, else half of physical memory. */
-static uint64_t memory_budget(const struct options *o)
-{
-    uint64_t physical = mmio_physical_memory();
-
-    if (physical == 0)
-        physical = (uint64_t)2 << 30; /* unknown: as if 2 GiB */
-    if (!o->size_given)
-        return physical / 2;
-    if (o->size.percent)
-        return physical / 100 * o->size.amount;
-    return o->size.amount;
-}
-
-/* The most lines sorted at once: each takes two struct lines (a sort
- * needs room to merge into) and a byte for the first-key radix. */
-static size_t lines_in_budget(const struct options *o)
-{
-    uint64_t lines = memory_budget(o) / (2 * sizeof(struct line) + 1);
-
-    if (lines < 1024)
-        lines = 1024; /* as GNU, a budget too small to work in is raised */
-    if (lines > SIZE_MAX / (2 * sizeof(struct line)))
-        lines = SIZE_MAX / (2 * sizeof(struct line)); /* what memory can hold */
-    return (size_t)lines;
-}
-
 /* A new, empty temporary file in the next -T directory, set in *DIR. */
 static mmio_file *xcreate_temporary(struct external *x, const char **dirp)
 {
@@ -1156,28 +1221,80 @@ static void merge_to_output(struct external *x, struct progress *progress)
     free(o.buf);
 }
 
+/* Sorts the lines in [P, END) of IN into runs of the budget's size. */
+static void sort_pieces(struct external *x, const struct input *in,
+                        const unsigned char *p, const unsigned char *end)
+{
+    struct piece_cut c = { p, end, NULL, x->sort->max_lines, x->sort->options.spec.eol };
+    mmio_error err;
+
+    for (; c.p < c.end; c.p = c.cut) {
+        if (parallel_run(1, cut_piece, &c, &err) < 0)
+            xdie_shrunk(x->sort);
+        sort_piece(x, in, c.p, c.cut);
+        progress_add(&x->sort->progress, (uint64_t)(c.cut - c.p));
+    }
+}
+
+/* Where the whole lines of the N bytes at P end: after the last EOL, or 0. */
+static size_t whole_lines(const unsigned char *p, size_t n, unsigned char eol)
+{
+    while (n > 0 && p[n - 1] != eol)
+        n--;
+    return n;
+}
+
+/* Sorts a stream too long for its buffer as it comes: the whole lines in
+ * the buffer go into runs, the start of the next line is kept, and more
+ * is read after it.  A line longer than the buffer makes it grow. */
+static void sort_stream(struct external *x, struct input *in)
+{
+    unsigned char eol = x->sort->options.spec.eol;
+
+    for (;;) {
+        size_t held = in->view.size, cut = held;
+        if (in->more && (cut = whole_lines(in->buffer, held, eol)) == 0) {
+            unsigned char *larger = realloc(in->buffer, in->capacity * 2);
+            if (!larger)
+                xdie("memory exhausted");
+            in->buffer = larger;
+            in->capacity *= 2;
+            fill_buffer(in, held);
+            continue;
+        }
+        sort_pieces(x, in, in->buffer, in->buffer + cut);
+        if (!in->more)
+            return;
+        memmove(in->buffer, in->buffer + cut, held - cut);
+        fill_buffer(in, held - cut);
+    }
+}
+
 /* Sorts inputs whose lines do not fit in the budget: pieces of the budget's
  * size are sorted into runs in temporary files, which are merged into the
  * output, at most MERGE_FANIN at a time. */
 static void sort_external(struct sort *s)
 {
     struct external x = { s, NULL, 0, 0 };
-    mmio_error err;
+    uint64_t total = input_bytes(s);
+    bool streams = false;
 
-    progress_start(&s->progress, s->options.progress, "sorting", input_bytes(s));
+    for (size_t i = 0; i < s->input_count; i++)
+        streams |= s->inputs[i].more;
+    /* How much a stream holds is known at its end. */
+    progress_start(&s->progress, s->options.progress, "sorting",
+                   streams ? PROGRESS_UNKNOWN : total);
     for (size_t i = 0; i < s->input_count; i++) {
         struct input *in = &s->inputs[i];
-        struct piece_cut c = { in->view.data, (const unsigned char *)in->view.data + in->view.size,
-                               NULL, s->max_lines, s->options.spec.eol };
-        for (; c.p < c.end; c.p = c.cut) {
-            if (parallel_run(1, cut_piece, &c, &err) < 0)
-                xdie_shrunk(s);
-            sort_piece(&x, in, c.p, c.cut);
-            progress_add(&s->progress, (uint64_t)(c.cut - c.p));
-        }
+        if (in->more)
+            sort_stream(&x, in);
+        else
+            sort_pieces(&x, in, in->view.data,
+                        (const unsigned char *)in->view.data + in->view.size);
     }
+    total = s->progress.done;
     progress_end(&s->progress);
-    progress_start(&s->progress, s->options.progress, "merging", input_bytes(s));
+    progress_start(&s->progress, s->options.progress, "merging", total);
     release_inputs(s);
     merge_to_output(&x, &s->progress);
     progress_end(&s->progress);
