@@ -1026,22 +1026,26 @@ static void on_sigbus(int sig, siginfo_t *info, void *context)
     raise(sig);
 }
 
+static void install_guard(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
 int mmio_guard(int (*fn)(void *ctx), void *ctx, mmio_error *err)
 {
-    static int installed;
+    /* Once, even when threads enter their first guards together. */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     sigjmp_buf here;
     sigjmp_buf *outer = guard_target;
     int result;
 
-    if (!installed) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_sigbus;
-        sa.sa_flags = SA_SIGINFO;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGBUS, &sa, NULL);
-        installed = 1;
-    }
+    pthread_once(&once, install_guard);
     if (sigsetjmp(here, 1)) {
         guard_target = outer;
         return mmio_fail(err, "read", NULL, MMIO_ESHRUNK);
