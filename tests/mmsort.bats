@@ -719,6 +719,30 @@ make_budget_input() {
 
 # ---- errors ------------------------------------------------------------------------
 
+@test "-o on a full disk or past a file-size limit: exit 2, the file untouched" {
+    require_posix "tmpfs and ulimit -f"
+    seq 1 100000 > "$T/in"
+    printf 'old\n' > "$T/out"
+    run --separate-stderr bash -c "ulimit -f 100; $(tool_command mmsort) -o \"\$1\" \"\$2\"" _ "$T/out" "$T/in"
+    assert_failure 2
+    assert_equal "$stderr" "mmsort: write failed: $T/out: File too large"
+    assert_equal "$(cat "$T/out")" old
+    [ -z "$(ls -A "$T" | grep mmtools)" ] || fail "a temporary was left"
+    [ "$(id -u)" = 0 ] || skip "mounting a small tmpfs needs root"
+    mkdir "$T/tiny"
+    mount -t tmpfs -o size=256k tmpfs "$T/tiny" || skip "cannot mount a tmpfs here"
+    printf 'old\n' > "$T/tiny/out"
+    run --separate-stderr mmsort -o "$T/tiny/out" "$T/in"
+    local left old
+    left=$(ls -A "$T/tiny")
+    old=$(cat "$T/tiny/out")
+    umount "$T/tiny"
+    assert_failure 2
+    assert_equal "$stderr" "mmsort: write failed: $T/tiny/out: No space left on device"
+    assert_equal "$old" old
+    assert_equal "$left" out
+}
+
 @test "a missing input or a directory: GNU's message, exit 2, no output" {
     printf 'a\n' > "$T/in"
     mkdir "$T/dir"
