@@ -361,6 +361,8 @@ struct sort {
     size_t max_lines;    /* more lines than this: sorted in runs (or 0) */
     struct progress progress; /* --progress */
     bool external;       /* there are more: no lines were found */
+    bool bucketed;       /* the lines were found in buckets (sort_bucketed) */
+    size_t bucket_start[FIRST_BUCKETS + 1];
 };
 
 /* Opens one operand: with -I, a regular file to be written. */
@@ -479,11 +481,32 @@ static size_t count_lines(const unsigned char *data, size_t size,
     return count + (size > 0 && data[size - 1] != eol);
 }
 
+/* Counts the lines of DATA into COUNTS by their first_bucket. */
+static size_t count_line_buckets(const unsigned char *data, size_t size,
+                                 unsigned char eol,
+                                 size_t counts[FIRST_BUCKETS])
+{
+    const unsigned char *p = data, *end = data + size;
+    struct bytescan set;
+    struct bytescan_cursor cursor;
+    size_t n = 0;
+
+    bytescan_init(&set, -128, eol, eol, eol);
+    bytescan_start(&cursor, &set, data, end);
+    for (; p < end; n++) {
+        const unsigned char *hit = bytescan_next(&cursor);
+        counts[first_bucket(p, (size_t)(hit - p))]++;
+        p = hit + 1;
+    }
+    return n;
+}
+
 /* Appends the lines of DATA at LINES, with their prefixes for SPEC
- * unless NO_PREFIXES. */
-static void split_lines(struct line *lines, const unsigned char *data,
-                        size_t size, const struct sort_spec *spec,
-                        bool no_prefixes)
+ * unless NO_PREFIXES; or, with NEXT, puts each at LINES[NEXT[B]++] for
+ * its first_bucket B. */
+static void split_lines(struct line *lines, size_t *next,
+                        const unsigned char *data, size_t size,
+                        const struct sort_spec *spec, bool no_prefixes)
 {
     const unsigned char *p = data, *end = data + size;
     struct bytescan set;
@@ -494,9 +517,13 @@ static void split_lines(struct line *lines, const unsigned char *data,
     while (p < end) {
         const unsigned char *hit = bytescan_next(&cursor);
         size_t length = (size_t)(hit - p);
-        *lines++ = (struct line){ p, length, no_prefixes ? 0
-                                             : spec->bytewise ? line_prefix(p, length)
-                                             : sort_prefix(spec, p, length) };
+        struct line line = { p, length, no_prefixes ? 0
+                                        : spec->bytewise ? line_prefix(p, length)
+                                        : sort_prefix(spec, p, length) };
+        if (next)
+            lines[next[first_bucket(p, length)]++] = line;
+        else
+            *lines++ = line;
         p = hit + 1;
     }
 }
@@ -554,15 +581,21 @@ struct finder {
     struct chunk *chunks;
     size_t count;
     unsigned parts;
+    size_t (*buckets)[FIRST_BUCKETS]; /* chunk C's counts, then where they go */
 };
 
 static int count_chunk_lines(void *arg, unsigned index)
 {
     struct finder *f = arg;
 
-    for (size_t c = index; c < f->count; c += f->parts)
-        f->chunks[c].first_line = count_lines(f->chunks[c].start,
-            (size_t)(f->chunks[c].end - f->chunks[c].start), f->sort->options.spec.eol);
+    for (size_t c = index; c < f->count; c += f->parts) {
+        const unsigned char *start = f->chunks[c].start;
+        size_t size = (size_t)(f->chunks[c].end - start);
+        unsigned char eol = f->sort->options.spec.eol;
+        f->chunks[c].first_line = f->buckets
+                                  ? count_line_buckets(start, size, eol, f->buckets[c])
+                                  : count_lines(start, size, eol);
+    }
     return 0;
 }
 
@@ -571,7 +604,8 @@ static int split_chunk_lines(void *arg, unsigned index)
     struct finder *f = arg;
 
     for (size_t c = index; c < f->count; c += f->parts)
-        split_lines(f->sort->lines + f->chunks[c].first_line, f->chunks[c].start,
+        split_lines(f->buckets ? f->sort->lines : f->sort->lines + f->chunks[c].first_line,
+                    f->buckets ? f->buckets[c] : NULL, f->chunks[c].start,
                     (size_t)(f->chunks[c].end - f->chunks[c].start),
                     &f->sort->options.spec, f->sort->by_key);
     return 0;
@@ -586,15 +620,37 @@ static int cut_guarded(void *arg, unsigned index)
     return 0;
 }
 
-/* Finds the lines of every input, in order, on threads: each counts the
- * lines of its chunks, then writes them where the counts say. */
+/* Turns the chunks' counts of lines in each bucket into where their
+ * lines go: bucket by bucket, chunk by chunk.  Returns the line count. */
+static size_t plan_buckets(struct finder *f)
+{
+    size_t at = 0;
+
+    for (unsigned b = 0; b < FIRST_BUCKETS; b++) {
+        f->sort->bucket_start[b] = at;
+        for (size_t c = 0; c < f->count; c++) {
+            size_t count = f->buckets[c][b];
+            f->buckets[c][b] = at;
+            at += count;
+        }
+    }
+    f->sort->bucket_start[FIRST_BUCKETS] = at;
+    return at;
+}
+
+/* Finds the lines of every input on threads: each counts the lines of its
+ * chunks, then writes them where the counts say: in input order, or for a
+ * bytewise sort in buckets by their first bytes (not to be checked). */
 static void find_lines(struct sort *s)
 {
     size_t max = s->input_count * (s->options.threads + 1) + 1, total = 0;
-    struct finder f = { s, malloc(max * sizeof *f.chunks), max, s->options.threads };
+    struct finder f = { s, malloc(max * sizeof *f.chunks), max, s->options.threads, NULL };
     mmio_error err;
 
-    if (!f.chunks)
+    s->bucketed = s->options.spec.bytewise && !s->options.check;
+    if (s->bucketed)
+        f.buckets = calloc(max, sizeof *f.buckets);
+    if (!f.chunks || (s->bucketed && !f.buckets))
         xdie("memory exhausted");
     if (parallel_run(1, cut_guarded, &f, &err) < 0
         || parallel_run(f.parts, count_chunk_lines, &f, &err) < 0)
@@ -605,17 +661,15 @@ static void find_lines(struct sort *s)
         total += lines;
     }
     s->line_count = total;
-    if (s->max_lines && total > s->max_lines) {
-        s->external = true; /* sorted in pieces of the budget's size */
-        free(f.chunks);
-        return;
-    }
-    s->lines = malloc((total ? total : 1) * sizeof *s->lines);
-    if (!s->lines)
+    s->external = s->max_lines && total > s->max_lines; /* then in pieces */
+    if (!s->external && s->bucketed)
+        plan_buckets(&f);
+    if (!s->external && !(s->lines = malloc((total ? total : 1) * sizeof *s->lines)))
         xdie("memory exhausted");
-    if (parallel_run(f.parts, split_chunk_lines, &f, &err) < 0)
+    if (!s->external && parallel_run(f.parts, split_chunk_lines, &f, &err) < 0)
         xdie_shrunk(s);
     free(f.chunks);
+    free(f.buckets);
 }
 
 /* The memory for the lines of one run: -S, else half of physical memory. */
@@ -702,17 +756,38 @@ static void remove_duplicates(struct sort *s)
     s->line_count = kept;
 }
 
+/* sort_guarded for lines found in buckets: no second array of lines. */
+static int sort_in_buckets(struct sort *s)
+{
+    const struct options *o = &s->options;
+    mmio_error err;
+
+    if (!sort_bucketed(&o->spec, s->lines, s->line_count, s->bucket_start,
+                       o->threads, &err)) {
+        if (err.code == ENOMEM)
+            xdie("memory exhausted");
+        return -1;
+    }
+    if (o->spec.unique)
+        remove_duplicates(s);
+    return 0;
+}
+
 /* Sorts the lines, then drops duplicates for -u. */
 static int sort_guarded(void *arg, unsigned index)
 {
     struct sort *s = arg;
     const struct options *o = &s->options;
     size_t n = s->line_count;
-    struct line *tmp = malloc((n ? n : 1) * sizeof *tmp), *sorted;
-    struct text_range *ranges = malloc(s->input_count * sizeof *ranges);
+    struct line *tmp, *sorted;
+    struct text_range *ranges;
     mmio_error err;
 
     (void)index;
+    if (s->bucketed)
+        return sort_in_buckets(s);
+    tmp = malloc((n ? n : 1) * sizeof *tmp);
+    ranges = malloc(s->input_count * sizeof *ranges);
     if (!tmp || !ranges)
         xdie("memory exhausted");
     for (size_t i = 0; i < s->input_count; i++) {

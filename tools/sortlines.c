@@ -2,6 +2,7 @@
  * sort on 8-byte prefixes for bytewise order. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -322,7 +323,8 @@ static void radix_sort(struct line *lines, struct line *tmp, size_t n,
 
 /* The first pass of the radix sort on threads: each part counts the first
  * bytes of its share of the lines, then moves them to their buckets in
- * TMP; then each part sorts the buckets it was given, in TMP. */
+ * TMP; then each part sorts the buckets it was given, in TMP.  Lines
+ * found in buckets already (sort_bucketed) skip the first pass. */
 struct radix {
     struct line *lines, *tmp;
     size_t n;
@@ -330,6 +332,7 @@ struct radix {
     size_t (*next)[BUCKETS];     /* part I: counts, then where its lines go */
     size_t start[BUCKETS + 1];   /* where bucket B starts in TMP */
     unsigned char owner[BUCKETS]; /* the part that sorts bucket B */
+    struct line *room[64];       /* part I's room to work in, or NULL: LINES */
 };
 
 static size_t bucket_size(const struct radix *r, unsigned b)
@@ -366,30 +369,21 @@ static int radix_sort_buckets(void *arg, unsigned index)
 
     for (unsigned b = 1; b < BUCKETS; b++) {
         size_t size = bucket_size(r, b);
+        struct line *room = r->room[index] ? r->room[index]
+                                           : r->lines + r->start[b];
         if (r->owner[b] == index && size > 1)
-            radix_sort(r->tmp + r->start[b], r->lines + r->start[b], size, 1,
-                       false);
+            radix_sort(r->tmp + r->start[b], room, size, 1, false);
     }
     return 0;
 }
 
-/* Turns the parts' counts into bucket starts and where each part's lines
- * go, and gives the buckets to the parts, the largest first to the part
- * with least to do. */
-static void radix_plan(struct radix *r)
+/* Gives the buckets to the parts, the largest first to the part with
+ * least to do. */
+static void radix_share(struct radix *r)
 {
-    size_t load[64] = { 0 }, at = 0;
+    size_t load[64] = { 0 };
     bool given[BUCKETS] = { false };
 
-    for (unsigned b = 0; b < BUCKETS; b++) {
-        r->start[b] = at;
-        for (unsigned p = 0; p < r->parts; p++) {
-            size_t count = r->next[p][b];
-            r->next[p][b] = at;
-            at += count;
-        }
-    }
-    r->start[BUCKETS] = at;
     for (unsigned round = 1; round < BUCKETS; round++) {
         unsigned largest = 0, least = 0; /* bucket 0 needs no sorting */
         for (unsigned b = 1; b < BUCKETS; b++)
@@ -405,17 +399,42 @@ static void radix_plan(struct radix *r)
     }
 }
 
+/* Turns the parts' counts into bucket starts and where each part's lines
+ * go, and shares the buckets out. */
+static void radix_plan(struct radix *r)
+{
+    size_t at = 0;
+
+    for (unsigned b = 0; b < BUCKETS; b++) {
+        r->start[b] = at;
+        for (unsigned p = 0; p < r->parts; p++) {
+            size_t count = r->next[p][b];
+            r->next[p][b] = at;
+            at += count;
+        }
+    }
+    r->start[BUCKETS] = at;
+    radix_share(r);
+}
+
+/* The number of parts for N lines on up to THREADS threads. */
+static unsigned radix_parts(size_t n, unsigned threads)
+{
+    unsigned parts = 1;
+
+    if (n / 65536 > 1)
+        parts = n / 65536 < threads ? (unsigned)(n / 65536) : threads;
+    return parts > 64 ? 64 : parts;
+}
+
 /* Sorts bytewise on up to THREADS threads; the result is in TMP. */
 static struct line *radix_sort_lines(struct line *lines, struct line *tmp,
                                      size_t n, unsigned threads, mmio_error *err)
 {
-    struct radix r = { lines, tmp, n, 1, NULL, { 0 }, { 0 } };
+    struct radix r = { lines, tmp, n, radix_parts(n, threads), NULL, { 0 },
+                       { 0 }, { NULL } };
     struct line *sorted = NULL;
 
-    if (n / 65536 > 1)
-        r.parts = n / 65536 < threads ? (unsigned)(n / 65536) : threads;
-    if (r.parts > 64)
-        r.parts = 64;
     r.next = malloc(r.parts * sizeof *r.next);
     if (!r.next)
         abort();
@@ -426,6 +445,54 @@ static struct line *radix_sort_lines(struct line *lines, struct line *tmp,
             sorted = tmp;
     }
     free(r.next);
+    return sorted;
+}
+
+static void reverse_lines(struct line *lines, size_t n)
+{
+    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+        struct line swap = lines[i];
+        lines[i] = lines[j - 1];
+        lines[j - 1] = swap;
+    }
+}
+
+/* Gives each part room to work in, as large as its largest bucket, all
+ * in one allocation; false when memory is short. */
+static bool radix_rooms(struct radix *r, struct line **all)
+{
+    size_t largest[64] = { 0 }, total = 0;
+
+    for (unsigned b = 1; b < BUCKETS; b++)
+        if (bucket_size(r, b) > largest[r->owner[b]])
+            largest[r->owner[b]] = bucket_size(r, b);
+    for (unsigned p = 0; p < r->parts; p++)
+        total += largest[p];
+    *all = malloc((total ? total : 1) * sizeof **all);
+    for (unsigned p = 0, at = 0; *all && p < r->parts; at += largest[p++])
+        r->room[p] = *all + at;
+    return *all != NULL;
+}
+
+struct line *sort_bucketed(const struct sort_spec *spec, struct line *lines,
+                           size_t n, const size_t start[FIRST_BUCKETS + 1],
+                           unsigned threads, mmio_error *err)
+{
+    struct radix r = { NULL, lines, n, radix_parts(n, threads), NULL, { 0 },
+                       { 0 }, { NULL } };
+    struct line *rooms, *sorted = NULL;
+
+    memcpy(r.start, start, sizeof r.start);
+    radix_share(&r);
+    if (!radix_rooms(&r, &rooms)) {
+        err->code = ENOMEM;
+        return NULL;
+    }
+    if (parallel_run(r.parts, radix_sort_buckets, &r, err) == 0)
+        sorted = lines;
+    free(rooms);
+    if (sorted && spec->reverse)
+        reverse_lines(sorted, n);
     return sorted;
 }
 
@@ -701,15 +768,6 @@ static struct line *sort_by_first_key(const struct sort_spec *spec,
     free(k.tie);
     free(k.empty);
     return sorted;
-}
-
-static void reverse_lines(struct line *lines, size_t n)
-{
-    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
-        struct line swap = lines[i];
-        lines[i] = lines[j - 1];
-        lines[j - 1] = swap;
-    }
 }
 
 bool sort_lines_by_key(const struct sort_spec *spec)

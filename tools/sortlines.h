@@ -40,4 +40,23 @@ struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
                         const struct text_range *ranges, size_t range_count,
                         unsigned threads, mmio_error *err);
 
+/* The buckets of lines by their first byte, as find_lines can put them:
+ * bucket 0 holds the empty lines, bucket B + 1 those that start with B. */
+#define FIRST_BUCKETS 257
+
+static inline unsigned first_bucket(const unsigned char *text, size_t length)
+{
+    return length ? text[0] + 1u : 0;
+}
+
+/* Sorts, as sort_lines does for a SPEC that is bytewise, the N lines at
+ * LINES that are in buckets already, bucket B from START[B] to START[B +
+ * 1].  Each part has room as large as its largest bucket to work in, so
+ * that no second array of N lines is needed.  Returns LINES; NULL when a
+ * thread met a mapped file that shrank, or memory is short (ENOMEM):
+ * ERR says which. */
+struct line *sort_bucketed(const struct sort_spec *spec, struct line *lines,
+                           size_t n, const size_t start[FIRST_BUCKETS + 1],
+                           unsigned threads, mmio_error *err);
+
 #endif
