@@ -333,7 +333,15 @@ struct radix {
     size_t start[BUCKETS + 1];   /* where bucket B starts in TMP */
     unsigned char owner[BUCKETS]; /* the part that sorts bucket B */
     struct line *room[64];       /* part I's room to work in, or NULL: LINES */
+    const unsigned char *empty;  /* when not NULL: LINES[I] goes to bucket 0
+                                    when EMPTY[I] (an empty first key) */
 };
+
+/* The bucket of the first pass for line I. */
+static inline unsigned radix_first(const struct radix *r, size_t i)
+{
+    return r->empty && r->empty[i] ? 0 : radix_bucket(&r->lines[i], 0);
+}
 
 static size_t bucket_size(const struct radix *r, unsigned b)
 {
@@ -348,7 +356,7 @@ static int radix_count(void *arg, unsigned index)
     memset(count, 0, BUCKETS * sizeof *count);
     for (size_t i = parallel_split(r->n, r->parts, index);
          i < parallel_split(r->n, r->parts, index + 1); i++)
-        count[radix_bucket(&r->lines[i], 0)]++;
+        count[radix_first(r, i)]++;
     return 0;
 }
 
@@ -359,7 +367,7 @@ static int radix_scatter(void *arg, unsigned index)
 
     for (size_t i = parallel_split(r->n, r->parts, index);
          i < parallel_split(r->n, r->parts, index + 1); i++)
-        r->tmp[next[radix_bucket(&r->lines[i], 0)]++] = r->lines[i];
+        r->tmp[next[radix_first(r, i)]++] = r->lines[i];
     return 0;
 }
 
@@ -427,12 +435,14 @@ static unsigned radix_parts(size_t n, unsigned threads)
     return parts > 64 ? 64 : parts;
 }
 
-/* Sorts bytewise on up to THREADS threads; the result is in TMP. */
+/* Sorts bytewise on up to THREADS threads; the result is in TMP.  With
+ * EMPTY, the lines it marks come first, in the order they were. */
 static struct line *radix_sort_lines(struct line *lines, struct line *tmp,
-                                     size_t n, unsigned threads, mmio_error *err)
+                                     size_t n, unsigned threads,
+                                     const unsigned char *empty, mmio_error *err)
 {
     struct radix r = { lines, tmp, n, radix_parts(n, threads), NULL, { 0 },
-                       { 0 }, { NULL } };
+                       { 0 }, { NULL }, empty };
     struct line *sorted = NULL;
 
     r.next = malloc(r.parts * sizeof *r.next);
@@ -479,7 +489,7 @@ struct line *sort_bucketed(const struct sort_spec *spec, struct line *lines,
                            unsigned threads, mmio_error *err)
 {
     struct radix r = { NULL, lines, n, radix_parts(n, threads), NULL, { 0 },
-                       { 0 }, { NULL } };
+                       { 0 }, { NULL }, NULL };
     struct line *rooms, *sorted = NULL;
 
     memcpy(r.start, start, sizeof r.start);
@@ -554,25 +564,6 @@ static int lines_to_keys(void *arg, unsigned index)
         k->lines[i].prefix = line_prefix(start, k->lines[i].length);
     }
     k->empty[index] = empty;
-    return 0;
-}
-
-/* Part INDEX: moves its lines with empty keys to the front of SCRATCH and
- * its keys behind all those lines, each in the order they came. */
-static int move_keys(void *arg, unsigned index)
-{
-    struct keyed *k = arg;
-    size_t from = parallel_split(k->n, k->parts, index), empty_at = 0;
-
-    for (unsigned p = 0; p < index; p++)
-        empty_at += k->empty[p];
-    size_t key_at = k->keys_from + (from - empty_at);
-    for (size_t i = from; i < parallel_split(k->n, k->parts, index + 1); i++) {
-        if (k->tie[i])
-            k->scratch[empty_at++] = k->lines[i];
-        else
-            k->scratch[key_at++] = k->lines[i];
-    }
     return 0;
 }
 
@@ -665,7 +656,7 @@ static int sort_ties(const struct keyed *k, struct line *lines,
     } else { /* the last resort alone: the whole lines, as bytes */
         for (size_t i = 0; i < n; i++)
             lines[i].prefix = line_prefix(lines[i].text, lines[i].length);
-        sorted = threads > 1 ? radix_sort_lines(lines, scratch, n, threads, err)
+        sorted = threads > 1 ? radix_sort_lines(lines, scratch, n, threads, NULL, err)
                              : (radix_sort(lines, scratch, n, 0, false), lines);
     }
     if (!sorted)
@@ -708,23 +699,21 @@ static int sort_long_ties(struct keyed *k, unsigned threads, mmio_error *err)
     return 0;
 }
 
-/* Sorts by the first key, in place.  Empty keys come first, in the order
- * their lines came: those lines are set apart before the radix sort and
- * need not be found again after it. */
+/* Sorts by the first key; the result is in the scratch array.  Empty
+ * keys come first, in the order their lines came: those lines stay lines
+ * through the radix sort and need not be found again after it. */
 static struct line *key_radix_sort(struct keyed *k, unsigned threads,
                                    mmio_error *err)
 {
     struct line *lines = k->lines, *tmp = k->scratch;
 
-    if (parallel_run(k->parts, lines_to_keys, k, err) < 0)
+    if (parallel_run(k->parts, lines_to_keys, k, err) < 0
+        || !radix_sort_lines(lines, tmp, k->n, threads, k->tie, err))
         return NULL;
     for (unsigned p = 0; p < k->parts; p++)
         k->keys_from += k->empty[p];
-    if (parallel_run(k->parts, move_keys, k, err) < 0
-        || !radix_sort_lines(tmp + k->keys_from, lines + k->keys_from,
-                             k->n - k->keys_from, threads, err))
-        return NULL;
-    memcpy(lines, tmp, k->keys_from * sizeof *lines);
+    k->lines = tmp;
+    k->scratch = lines;
     memset(k->tie, 1, k->keys_from);
     if (k->keys_from > 0)
         k->tie[0] = 0;
@@ -736,7 +725,7 @@ static struct line *key_radix_sort(struct keyed *k, unsigned threads,
         && (parallel_run(k->parts, sort_short_ties, k, err) < 0
             || sort_long_ties(k, threads, err) < 0))
         return NULL;
-    return lines;
+    return tmp;
 }
 
 /* Sorts on the first key when it is plain bytes, in order. */
@@ -789,7 +778,7 @@ struct line *sort_lines(const struct sort_spec *spec, struct line *lines,
         return merge_sort_lines(spec, lines, tmp, n, threads, err);
     /* Equal lines are the same bytes: no stability to keep, and reversing
      * the order gives -r. */
-    sorted = radix_sort_lines(lines, tmp, n, threads, err);
+    sorted = radix_sort_lines(lines, tmp, n, threads, NULL, err);
     if (sorted && spec->reverse)
         reverse_lines(sorted, n);
     return sorted;
