@@ -52,6 +52,25 @@ EOT
         printf "| %s | %s | %.3f | %.3f | %.1fx |\n", n, c, p, o, p / o }' >> "$table"
 done
 
+# What no tool can beat here: the same number of bytes copied into a new
+# file by the kernel alone (cat uses copy_file_range), without and with
+# the flush to disk that mminvert's atomic -o does before its rename; and
+# mminvert's cheapest change in place (-c: one pass over the bytes).
+floors=$work/floors.md
+{
+    echo "| floor | median (s) |"
+    echo "|---|---:|"
+} > "$floors"
+floor_cases="copy into a file (cat: copy_file_range)|cat $data > $work/out
+copy into a file, flushed (cat, then sync of the file)|cat $data > $work/out && sync $work/out
+complement in place (mminvert -c)|$mminvert -c $work/inplace"
+printf "%s\n" "$floor_cases" | while IFS='|' read -r name cmd; do
+    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
+        --prepare "rm -f $work/out; sync" --command-name "$name" "$cmd" > /dev/null
+    awk -v n="$name" -v t="$(median "$work/case.json" 1)" 'BEGIN {
+        printf "| %s | %.3f |\n", n, t }' >> "$floors"
+done
+
 {
     echo "mminvert against GNU tac $(tac --version | sed -n '1s/.* //p') and tr, ${size_mib} MiB of text"
     echo "(bench/mkdata, with a final newline), warm page cache, median of $runs runs after one"
@@ -62,5 +81,9 @@ done
     echo "Command: \`bench/invert.sh $size_mib $runs\`"
     echo
     cat "$table"
+    echo
+    echo "Floors, same data and runs:"
+    echo
+    cat "$floors"
 } > "$results/mminvert.md"
 cat "$results/mminvert.md"
