@@ -377,10 +377,11 @@ static int radix_sort_buckets(void *arg, unsigned index)
 
     for (unsigned b = 1; b < BUCKETS; b++) {
         size_t size = bucket_size(r, b);
-        struct line *room = r->room[index] ? r->room[index]
-                                           : r->lines + r->start[b];
-        if (r->owner[b] == index && size > 1)
-            radix_sort(r->tmp + r->start[b], room, size, 1, false);
+        if (r->owner[b] != index || size < 2)
+            continue;
+        radix_sort(r->tmp + r->start[b],
+                   r->room[index] ? r->room[index] : r->lines + r->start[b],
+                   size, 1, false);
     }
     return 0;
 }
