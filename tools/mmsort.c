@@ -621,8 +621,8 @@ static int cut_guarded(void *arg, unsigned index)
 }
 
 /* Turns the chunks' counts of lines in each bucket into where their
- * lines go: bucket by bucket, chunk by chunk.  Returns the line count. */
-static size_t plan_buckets(struct finder *f)
+ * lines go: bucket by bucket, chunk by chunk. */
+static void plan_buckets(struct finder *f)
 {
     size_t at = 0;
 
@@ -635,7 +635,6 @@ static size_t plan_buckets(struct finder *f)
         }
     }
     f->sort->bucket_start[FIRST_BUCKETS] = at;
-    return at;
 }
 
 /* Finds the lines of every input on threads: each counts the lines of its
@@ -662,12 +661,15 @@ static void find_lines(struct sort *s)
     }
     s->line_count = total;
     s->external = s->max_lines && total > s->max_lines; /* then in pieces */
-    if (!s->external && s->bucketed)
-        plan_buckets(&f);
-    if (!s->external && !(s->lines = malloc((total ? total : 1) * sizeof *s->lines)))
-        xdie("memory exhausted");
-    if (!s->external && parallel_run(f.parts, split_chunk_lines, &f, &err) < 0)
-        xdie_shrunk(s);
+    if (!s->external) {
+        if (s->bucketed)
+            plan_buckets(&f);
+        s->lines = malloc((total ? total : 1) * sizeof *s->lines);
+        if (!s->lines)
+            xdie("memory exhausted");
+        if (parallel_run(f.parts, split_chunk_lines, &f, &err) < 0)
+            xdie_shrunk(s);
+    }
     free(f.chunks);
     free(f.buckets);
 }
@@ -700,7 +702,7 @@ static size_t lines_in_budget(const struct options *o)
 }
 
 /* The bytes of a stream read at once: half the budget, so that the text
- * and the lines found in it fit in it, together, about twice over. */
+ * read and the lines found in it take about one and a half budgets. */
 static size_t stream_buffer_size(const struct options *o)
 {
     uint64_t size = memory_budget(o) / 2;
