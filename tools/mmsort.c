@@ -380,16 +380,21 @@ static void open_input(struct input *in, const char *name, bool in_place)
         xdie_error(in_place ? "open failed" : "cannot read", &err);
 }
 
-/* Loads one operand whole: with -I, mapped to be written. */
-static void load_input(struct input *in, const char *name, bool in_place)
+/* Loads an open operand whole: with -I, mapped to be written. */
+static void map_input(struct input *in, bool in_place)
 {
     mmio_error err;
 
-    open_input(in, name, in_place);
     if (mmio_load(in->file, in_place ? MMIO_MAP_SHARED : MMIO_MAP_READ,
                   &in->view, &err) < 0)
         xdie_error("read failed", &err);
     mmio_advise(&in->view, MMIO_WILLNEED);
+}
+
+static void load_input(struct input *in, const char *name, bool in_place)
+{
+    open_input(in, name, in_place);
+    map_input(in, in_place);
 }
 
 /* Reads IN's stream into its buffer after the HELD bytes there, until the
@@ -417,7 +422,7 @@ static void open_to_sort(struct input *in, const char *name, size_t capacity)
 {
     open_input(in, name, false);
     if (mmio_kind(in->file) == MMIO_KIND_REGULAR) {
-        load_input(in, name, false);
+        map_input(in, false);
         return;
     }
     in->buffer = malloc(capacity);
