@@ -1,0 +1,212 @@
+/* An output stream: buffers filled by the tool, written in order by a
+ * thread of the stream's own, so that formatting and writing overlap. */
+#include <config.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "output.h"
+#include "tool.h"
+
+#define MAX_BUFFERS 8
+
+struct slot {
+    unsigned char *buf;
+    uint64_t ticket; /* the submission that must be written before reuse */
+    bool held;       /* taken and not yet submitted */
+};
+
+/* What the writer is asked to write: entry N of the queue is the N-th
+ * submission, kept at N % count.  A buffer is queued at most once until
+ * written, so the count of buffers bounds what is queued. */
+struct entry {
+    unsigned char *buf;
+    size_t size;
+};
+
+struct output {
+    mmio_file *file;
+    size_t capacity;
+    unsigned count;
+    mmio_arena arena;
+    struct slot slots[MAX_BUFFERS];
+    struct entry queue[MAX_BUFFERS];
+    uint64_t submitted;      /* the caller's count of submissions */
+    mmio_sequence *posted;   /* submissions the writer may take */
+    mmio_sequence *written;  /* submissions written (or passed over) */
+    mmio_thread *thread;     /* NULL: written on the caller's thread */
+    bool quit;
+    int failed;              /* atomic: a write failed, ERR says why */
+    mmio_error err;
+};
+
+/* Writes one queued buffer, or passes over it after a failure. */
+static void output_write_entry(struct output *o, const struct entry *e)
+{
+    mmio_error err;
+
+    if (__atomic_load_n(&o->failed, __ATOMIC_ACQUIRE))
+        return;
+    if (mmio_write_pages(o->file, e->buf, e->size, &err) < 0) {
+        o->err = err;
+        __atomic_store_n(&o->failed, 1, __ATOMIC_RELEASE);
+    }
+}
+
+static void output_writer(void *arg)
+{
+    struct output *o = arg;
+
+    for (uint64_t n = 1;; n++) {
+        mmio_sequence_wait(o->posted, n);
+        if (o->quit)
+            return;
+        output_write_entry(o, &o->queue[n % o->count]);
+        mmio_sequence_advance(o->written);
+    }
+}
+
+/* -1 with ERR once a write has failed. */
+static int output_status(struct output *o, mmio_error *err)
+{
+    if (!__atomic_load_n(&o->failed, __ATOMIC_ACQUIRE))
+        return 0;
+    if (err)
+        *err = o->err;
+    return -1;
+}
+
+static int output_setup(struct output *o, mmio_error *err)
+{
+    size_t page = mmio_page_size();
+    size_t stride = (o->capacity + page - 1) / page * page;
+
+    if (mmio_reserve(&o->arena, stride * o->count, err) < 0
+        || mmio_commit_memory(&o->arena, stride * o->count, err) < 0)
+        return -1;
+    for (unsigned i = 0; i < o->count; i++)
+        o->slots[i].buf = o->arena.base + stride * i;
+    o->posted = mmio_sequence_new(err);
+    o->written = mmio_sequence_new(err);
+    if (!o->posted || !o->written)
+        return -1;
+    if (mmio_cpu_count() > 1)
+        o->thread = mmio_thread_start(output_writer, o, NULL);
+    return 0;
+}
+
+struct output *output_new(mmio_file *file, size_t capacity, unsigned count,
+                          mmio_error *err)
+{
+    struct output *o = calloc(1, sizeof *o);
+
+    if (!o) {
+        if (err)
+            *err = (mmio_error){ "alloc", NULL, MMIO_ETOOBIG };
+        return NULL;
+    }
+    o->file = file;
+    o->capacity = capacity;
+    o->count = count < 2 ? 2 : count > MAX_BUFFERS ? MAX_BUFFERS : count;
+    mmio_output_prepare(file);
+    if (output_setup(o, err) < 0) {
+        output_free(o, NULL);
+        return NULL;
+    }
+    return o;
+}
+
+unsigned char *output_take(struct output *o, mmio_error *err)
+{
+    struct slot *best = NULL;
+
+    /* The free buffer submitted longest ago: the likeliest written. */
+    for (unsigned i = 0; i < o->count; i++)
+        if (!o->slots[i].held && (!best || o->slots[i].ticket < best->ticket))
+            best = &o->slots[i];
+    if (!best)
+        abort(); /* more buffers held than the stream has: a caller's bug */
+    if (o->thread)
+        mmio_sequence_wait(o->written, best->ticket);
+    if (output_status(o, err) < 0)
+        return NULL;
+    best->held = true;
+    return best->buf;
+}
+
+int output_submit(struct output *o, unsigned char *buf, size_t size,
+                  mmio_error *err)
+{
+    struct slot *s = NULL;
+    struct entry *e;
+
+    for (unsigned i = 0; i < o->count && !s; i++)
+        if (o->slots[i].buf == buf)
+            s = &o->slots[i];
+    if (!s || !s->held)
+        abort(); /* not a buffer output_take gave: a caller's bug */
+    s->held = false;
+    e = &o->queue[++o->submitted % o->count];
+    *e = (struct entry){ buf, size };
+    s->ticket = o->submitted;
+    if (!o->thread) {
+        output_write_entry(o, e);
+        mmio_sequence_advance(o->written);
+    } else {
+        mmio_sequence_advance(o->posted);
+    }
+    return output_status(o, err);
+}
+
+int output_drain(struct output *o, mmio_error *err)
+{
+    mmio_sequence_wait(o->written, o->submitted);
+    return output_status(o, err);
+}
+
+int output_free(struct output *o, mmio_error *err)
+{
+    int status = 0;
+
+    if (!o)
+        return 0;
+    if (o->written)
+        status = output_drain(o, err);
+    if (o->thread) {
+        o->quit = true;
+        mmio_sequence_advance(o->posted);
+        mmio_thread_join(o->thread);
+    }
+    mmio_sequence_free(o->posted);
+    mmio_sequence_free(o->written);
+    mmio_release(&o->arena);
+    free(o);
+    return status;
+}
+
+unsigned char *xoutput_take(struct output *o)
+{
+    mmio_error err;
+    unsigned char *buf = output_take(o, &err);
+
+    if (!buf)
+        tool_write_failed(&err);
+    return buf;
+}
+
+void xoutput_submit(struct output *o, unsigned char *buf, size_t size)
+{
+    mmio_error err;
+
+    if (output_submit(o, buf, size, &err) < 0)
+        tool_write_failed(&err);
+}
+
+void xoutput_drain(struct output *o)
+{
+    mmio_error err;
+
+    if (output_drain(o, &err) < 0)
+        tool_write_failed(&err);
+}
