@@ -127,19 +127,12 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err);
  * writing OUT failed; ERR says which. */
 int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err);
 
-/* Readies F to be written a stream of buffers by mmio_write_pages: a pipe
- * is grown to hold more at once (Linux: F_SETPIPE_SZ, up to what
- * /proc/sys/fs/pipe-max-size allows), and left as it is where it cannot
- * be.  Returns the size a pipe now holds, or 0 for anything else. */
+/* Readies F for a stream of large writes: a pipe is grown to hold more at
+ * once (Linux: F_SETPIPE_SZ, up to what /proc/sys/fs/pipe-max-size
+ * allows), so that a write wakes its reader less often; a pipe that cannot
+ * grow is left as it is.  Returns the size the pipe now holds, 0 for what
+ * is not a pipe or where it is not known. */
 size_t mmio_output_prepare(mmio_file *f);
-
-/* Writes all SIZE bytes at BUF, page-aligned inside an mmio_arena, at the
- * lowest cost the system offers, and leaves the bytes of the pages they
- * touch undefined.  On Linux into a pipe the pages themselves are handed
- * over (vmsplice) and the arena gets fresh pages in their place, so that
- * nothing written to BUF later can change what the pipe, or a pipe it was
- * spliced or teed into, still holds.  Elsewhere as mmio_write. */
-int mmio_write_pages(mmio_file *f, void *buf, size_t size, mmio_error *err);
 
 /* ---- Mappings --------------------------------------------------------- */
 

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -813,13 +812,16 @@ static size_t pipe_max_size(void)
     return max ? (size_t)max : (size_t)1 << 20;
 }
 
+#define PIPE_MOST ((size_t)4 << 20)
+
 size_t mmio_output_prepare(mmio_file *f)
 {
     if (f->kind != MMIO_KIND_PIPE)
         return 0;
 #if defined(F_SETPIPE_SZ) && defined(F_GETPIPE_SZ)
     {
-        size_t want = pipe_max_size();
+        /* Past a few MiB a larger pipe only pins more memory. */
+        size_t want = pipe_max_size() < PIPE_MOST ? pipe_max_size() : PIPE_MOST;
         int now = fcntl(f->fd, F_GETPIPE_SZ);
 
         /* Only ever grown; past the user's quota of pipe pages the kernel
@@ -832,57 +834,6 @@ size_t mmio_output_prepare(mmio_file *f)
 #else
     return 0;
 #endif
-}
-
-#ifdef HAVE_VMSPLICE
-/* Hands the pages of [BUF, BUF+SIZE) to the pipe F, then gives the memory
- * fresh pages: the pipe keeps the old ones, which nothing writes again.
- * Returns 0, 1 when vmsplice cannot be used here (nothing was written), or
- * -1 with errno. */
-static int splice_pages(mmio_file *f, void *buf, size_t size)
-{
-    size_t page = mmio_page_size();
-    uintptr_t start = (uintptr_t)buf / page * page;
-    uintptr_t end = ((uintptr_t)buf + size + page - 1) / page * page;
-    struct iovec iov = { buf, size };
-    /* vmsplice does not look at O_NONBLOCK; asked each time, since the
-     * reader shares the flag and may change it. */
-    int status = fcntl(f->fd, F_GETFL);
-    unsigned flags = status >= 0 && (status & O_NONBLOCK) ? SPLICE_F_NONBLOCK : 0;
-
-    while (iov.iov_len > 0) {
-        ssize_t n = vmsplice(f->fd, &iov, 1, flags);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EINVAL || errno == ENOSYS)
-            && iov.iov_base == buf)
-            return 1;
-        if (n < 0)
-            return -1;
-        iov.iov_base = (char *)iov.iov_base + n;
-        iov.iov_len -= (size_t)n;
-    }
-    /* The pipe, or whatever took its pages on (splice, tee), still refers
-     * to them: from now on this memory must be other pages. */
-    if (madvise((void *)start, end - start, MADV_DONTNEED) < 0)
-        abort(); /* cannot fail on an arena's pages; rewriting them would
-                    change output already written */
-    return 0;
-}
-#endif
-
-int mmio_write_pages(mmio_file *f, void *buf, size_t size, mmio_error *err)
-{
-#ifdef HAVE_VMSPLICE
-    if (f->kind == MMIO_KIND_PIPE && size > 0) {
-        int status = splice_pages(f, buf, size);
-        if (status < 0)
-            return mmio_fail(err, "write", f->path, write_error_code(errno));
-        if (status == 0)
-            return 0;
-    }
-#endif
-    return mmio_write(f, buf, size, err);
 }
 
 /* ---- Mappings ------------------------------------------------------------ */

@@ -389,11 +389,6 @@ size_t mmio_output_prepare(mmio_file *f)
     return 0;
 }
 
-int mmio_write_pages(mmio_file *f, void *buf, size_t size, mmio_error *err)
-{
-    return mmio_write(f, buf, size, err);
-}
-
 int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
 {
     return mmio_copy_plain(in, out, err);

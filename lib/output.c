@@ -48,7 +48,7 @@ static void output_write_entry(struct output *o, const struct entry *e)
 
     if (__atomic_load_n(&o->failed, __ATOMIC_ACQUIRE))
         return;
-    if (mmio_write_pages(o->file, e->buf, e->size, &err) < 0) {
+    if (mmio_write(o->file, e->buf, e->size, &err) < 0) {
         o->err = err;
         __atomic_store_n(&o->failed, 1, __ATOMIC_RELEASE);
     }

@@ -1,7 +1,7 @@
 /* An output stream for every tool that writes standard output: the tool
  * fills buffers while a thread of the stream's own writes the ones
- * already filled, in order, by the cheapest path libmmio has
- * (mmio_write_pages: into a pipe, the pages themselves on Linux). */
+ * already filled, in order, into a pipe grown by mmio_output_prepare.
+ * HACKING.md says why plain writes, not vmsplice. */
 #ifndef OUTPUT_H
 #define OUTPUT_H
 
