@@ -18,8 +18,9 @@ struct slot {
 };
 
 /* What the writer is asked to write: entry N of the queue is the N-th
- * submission, kept at N % count.  A buffer is queued at most once until
- * written, so the count of buffers bounds what is queued. */
+ * submission, kept at N % (count + 1).  A buffer is queued at most once
+ * until written, so the count of buffers, and the end marker (BUF NULL)
+ * that output_free queues, bound what is queued. */
 struct entry {
     unsigned char *buf;
     size_t size;
@@ -31,12 +32,11 @@ struct output {
     unsigned count;
     mmio_arena arena;
     struct slot slots[MAX_BUFFERS];
-    struct entry queue[MAX_BUFFERS];
+    struct entry queue[MAX_BUFFERS + 1];
     uint64_t submitted;      /* the caller's count of submissions */
     mmio_sequence *posted;   /* submissions the writer may take */
     mmio_sequence *written;  /* submissions written (or passed over) */
     mmio_thread *thread;     /* NULL: written on the caller's thread */
-    bool quit;
     int failed;              /* atomic: a write failed, ERR says why */
     mmio_error err;
 };
@@ -59,10 +59,12 @@ static void output_writer(void *arg)
     struct output *o = arg;
 
     for (uint64_t n = 1;; n++) {
+        const struct entry *e = &o->queue[n % (o->count + 1)];
+
         mmio_sequence_wait(o->posted, n);
-        if (o->quit)
-            return;
-        output_write_entry(o, &o->queue[n % o->count]);
+        if (!e->buf)
+            return; /* the end marker, after everything submitted */
+        output_write_entry(o, e);
         mmio_sequence_advance(o->written);
     }
 }
@@ -147,7 +149,7 @@ int output_submit(struct output *o, unsigned char *buf, size_t size,
     if (!s || !s->held)
         abort(); /* not a buffer output_take gave: a caller's bug */
     s->held = false;
-    e = &o->queue[++o->submitted % o->count];
+    e = &o->queue[++o->submitted % (o->count + 1)];
     *e = (struct entry){ buf, size };
     s->ticket = o->submitted;
     if (!o->thread) {
@@ -171,13 +173,12 @@ int output_free(struct output *o, mmio_error *err)
 
     if (!o)
         return 0;
-    if (o->written)
-        status = output_drain(o, err);
     if (o->thread) {
-        o->quit = true;
+        o->queue[(o->submitted + 1) % (o->count + 1)] = (struct entry){ NULL, 0 };
         mmio_sequence_advance(o->posted);
         mmio_thread_join(o->thread);
     }
+    status = output_status(o, err);
     mmio_sequence_free(o->posted);
     mmio_sequence_free(o->written);
     mmio_release(&o->arena);

@@ -33,8 +33,8 @@ int output_submit(struct output *o, unsigned char *buf, size_t size,
 /* Waits until everything submitted is written; -1 when a write failed. */
 int output_drain(struct output *o, mmio_error *err);
 
-/* Drains, ends the writer and frees the stream (NULL is allowed); -1
- * when a write failed. */
+/* Writes what is queued, ends the writer and frees the stream (NULL is
+ * allowed); -1 when a write failed. */
 int output_free(struct output *o, mmio_error *err);
 
 /* The same, ending the program through tool_write_failed on failure. */
