@@ -11,7 +11,7 @@
 
 #include "bytescan.h"
 #include "mmio.h"
-#include "output.h"
+#include "ostream.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -65,7 +65,7 @@ static const struct option long_options[] = {
 /* Formatted output on its way out: to STREAM, or, for a helper lane
  * (STREAM NULL), kept until the main thread submits it in its turn. */
 struct out {
-    struct output *stream;
+    struct ostream *stream;
     unsigned char *pos;
     unsigned char *limit;
     unsigned char *buf;
@@ -84,10 +84,10 @@ static unsigned char *out_flush_at(struct out *o, unsigned char *pos)
 {
     if (!o->stream)
         abort();
-    xoutput_submit(o->stream, o->buf, (size_t)(pos - o->buf));
+    xostream_submit(o->stream, o->buf, (size_t)(pos - o->buf));
     /* Also here, not only in the caller's register: after a fault the
      * buffer must not hold what was already written. */
-    out_use(o, xoutput_take(o->stream), OUT_SIZE);
+    out_use(o, xostream_take(o->stream), OUT_SIZE);
     return o->buf;
 }
 
@@ -540,11 +540,11 @@ static bool lane_start(struct lane *l, const struct format *f)
 }
 
 /* Hands the helper a job, and a buffer of STREAM for its output. */
-static void lane_post(struct lane *l, struct output *stream,
+static void lane_post(struct lane *l, struct ostream *stream,
                       const struct cat_state *s, const unsigned char *skip,
                       const unsigned char *start, const unsigned char *end)
 {
-    out_use(&l->out, xoutput_take(stream), BUFFER_CAPACITY - OUT_SLACK);
+    out_use(&l->out, xostream_take(stream), BUFFER_CAPACITY - OUT_SLACK);
     l->state = *s;
     l->skip = skip;
     l->start = start;
@@ -560,9 +560,9 @@ static void lane_wait(struct lane *l)
 
 /* Submits the helper's output to STREAM after a job it finished; when
  * DISCARD (the job faulted), only its buffer goes back. */
-static void lane_submit(struct lane *l, struct output *stream, bool discard)
+static void lane_submit(struct lane *l, struct ostream *stream, bool discard)
 {
-    xoutput_submit(stream, l->out.buf,
+    xostream_submit(stream, l->out.buf,
                    discard ? 0 : (size_t)(l->out.pos - l->out.buf));
 }
 
@@ -725,7 +725,7 @@ static int cat_file(struct cat *c, const char *path)
     /* As GNU cat: what a file produced is out before the next one opens. */
     if (c->out.stream) {
         out_flush(&c->out);
-        xoutput_drain(c->out.stream);
+        xostream_drain(c->out.stream);
     }
     return status;
 }
@@ -776,12 +776,12 @@ int main(int argc, char **argv)
     cat.state.newlines = 0;
     line_number_init(&cat.state.number);
     if (!cat.format.plain) {
-        cat.out.stream = output_new(out, BUFFER_CAPACITY, BUFFER_COUNT, &err);
+        cat.out.stream = ostream_new(out, BUFFER_CAPACITY, BUFFER_COUNT, &err);
         if (!cat.out.stream) {
             tool_warn_error(&err);
             return tool_finish(1);
         }
-        out_use(&cat.out, xoutput_take(cat.out.stream), OUT_SIZE);
+        out_use(&cat.out, xostream_take(cat.out.stream), OUT_SIZE);
         cat.lane_running = lane_start(&cat.lane, &cat.format);
     }
 
@@ -794,9 +794,9 @@ int main(int argc, char **argv)
     if (cat.lane_running)
         lane_stop(&cat.lane);
     if (cat.out.stream) {
-        xoutput_submit(cat.out.stream, cat.out.buf,
+        xostream_submit(cat.out.stream, cat.out.buf,
                        (size_t)(cat.out.pos - cat.out.buf));
-        if (output_free(cat.out.stream, &err) < 0)
+        if (ostream_free(cat.out.stream, &err) < 0)
             tool_write_failed(&err);
     }
     mmio_close(out, NULL);

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "output.h"
+#include "ostream.h"
 #include "tool.h"
 
 #define MAX_BUFFERS 8
@@ -20,13 +20,13 @@ struct slot {
 /* What the writer is asked to write: entry N of the queue is the N-th
  * submission, kept at N % (count + 1).  A buffer is queued at most once
  * until written, so the count of buffers, and the end marker (BUF NULL)
- * that output_free queues, bound what is queued. */
+ * that ostream_free queues, bound what is queued. */
 struct entry {
     unsigned char *buf;
     size_t size;
 };
 
-struct output {
+struct ostream {
     mmio_file *file;
     size_t capacity;
     unsigned count;
@@ -42,7 +42,7 @@ struct output {
 };
 
 /* Writes one queued buffer, or passes over it after a failure. */
-static void output_write_entry(struct output *o, const struct entry *e)
+static void ostream_write_entry(struct ostream *o, const struct entry *e)
 {
     mmio_error err;
 
@@ -54,9 +54,9 @@ static void output_write_entry(struct output *o, const struct entry *e)
     }
 }
 
-static void output_writer(void *arg)
+static void ostream_writer(void *arg)
 {
-    struct output *o = arg;
+    struct ostream *o = arg;
 
     for (uint64_t n = 1;; n++) {
         const struct entry *e = &o->queue[n % (o->count + 1)];
@@ -64,13 +64,13 @@ static void output_writer(void *arg)
         mmio_sequence_wait(o->posted, n);
         if (!e->buf)
             return; /* the end marker, after everything submitted */
-        output_write_entry(o, e);
+        ostream_write_entry(o, e);
         mmio_sequence_advance(o->written);
     }
 }
 
 /* -1 with ERR once a write has failed. */
-static int output_status(struct output *o, mmio_error *err)
+static int ostream_status(struct ostream *o, mmio_error *err)
 {
     if (!__atomic_load_n(&o->failed, __ATOMIC_ACQUIRE))
         return 0;
@@ -79,7 +79,7 @@ static int output_status(struct output *o, mmio_error *err)
     return -1;
 }
 
-static int output_setup(struct output *o, mmio_error *err)
+static int ostream_setup(struct ostream *o, mmio_error *err)
 {
     size_t page = mmio_page_size();
     size_t stride = (o->capacity + page - 1) / page * page;
@@ -94,14 +94,14 @@ static int output_setup(struct output *o, mmio_error *err)
     if (!o->posted || !o->written)
         return -1;
     if (mmio_cpu_count() > 1)
-        o->thread = mmio_thread_start(output_writer, o, NULL);
+        o->thread = mmio_thread_start(ostream_writer, o, NULL);
     return 0;
 }
 
-struct output *output_new(mmio_file *file, size_t capacity, unsigned count,
+struct ostream *ostream_new(mmio_file *file, size_t capacity, unsigned count,
                           mmio_error *err)
 {
-    struct output *o = calloc(1, sizeof *o);
+    struct ostream *o = calloc(1, sizeof *o);
 
     if (!o) {
         if (err)
@@ -112,14 +112,14 @@ struct output *output_new(mmio_file *file, size_t capacity, unsigned count,
     o->capacity = capacity;
     o->count = count < 2 ? 2 : count > MAX_BUFFERS ? MAX_BUFFERS : count;
     mmio_output_prepare(file);
-    if (output_setup(o, err) < 0) {
-        output_free(o, NULL);
+    if (ostream_setup(o, err) < 0) {
+        ostream_free(o, NULL);
         return NULL;
     }
     return o;
 }
 
-unsigned char *output_take(struct output *o, mmio_error *err)
+unsigned char *ostream_take(struct ostream *o, mmio_error *err)
 {
     struct slot *best = NULL;
 
@@ -131,13 +131,13 @@ unsigned char *output_take(struct output *o, mmio_error *err)
         abort(); /* more buffers held than the stream has: a caller's bug */
     if (o->thread)
         mmio_sequence_wait(o->written, best->ticket);
-    if (output_status(o, err) < 0)
+    if (ostream_status(o, err) < 0)
         return NULL;
     best->held = true;
     return best->buf;
 }
 
-int output_submit(struct output *o, unsigned char *buf, size_t size,
+int ostream_submit(struct ostream *o, unsigned char *buf, size_t size,
                   mmio_error *err)
 {
     struct slot *s = NULL;
@@ -147,27 +147,27 @@ int output_submit(struct output *o, unsigned char *buf, size_t size,
         if (o->slots[i].buf == buf)
             s = &o->slots[i];
     if (!s || !s->held)
-        abort(); /* not a buffer output_take gave: a caller's bug */
+        abort(); /* not a buffer ostream_take gave: a caller's bug */
     s->held = false;
     e = &o->queue[++o->submitted % (o->count + 1)];
     *e = (struct entry){ buf, size };
     s->ticket = o->submitted;
     if (!o->thread) {
-        output_write_entry(o, e);
+        ostream_write_entry(o, e);
         mmio_sequence_advance(o->written);
     } else {
         mmio_sequence_advance(o->posted);
     }
-    return output_status(o, err);
+    return ostream_status(o, err);
 }
 
-int output_drain(struct output *o, mmio_error *err)
+int ostream_drain(struct ostream *o, mmio_error *err)
 {
     mmio_sequence_wait(o->written, o->submitted);
-    return output_status(o, err);
+    return ostream_status(o, err);
 }
 
-int output_free(struct output *o, mmio_error *err)
+int ostream_free(struct ostream *o, mmio_error *err)
 {
     int status = 0;
 
@@ -178,7 +178,7 @@ int output_free(struct output *o, mmio_error *err)
         mmio_sequence_advance(o->posted);
         mmio_thread_join(o->thread);
     }
-    status = output_status(o, err);
+    status = ostream_status(o, err);
     mmio_sequence_free(o->posted);
     mmio_sequence_free(o->written);
     mmio_release(&o->arena);
@@ -186,28 +186,28 @@ int output_free(struct output *o, mmio_error *err)
     return status;
 }
 
-unsigned char *xoutput_take(struct output *o)
+unsigned char *xostream_take(struct ostream *o)
 {
     mmio_error err;
-    unsigned char *buf = output_take(o, &err);
+    unsigned char *buf = ostream_take(o, &err);
 
     if (!buf)
         tool_write_failed(&err);
     return buf;
 }
 
-void xoutput_submit(struct output *o, unsigned char *buf, size_t size)
+void xostream_submit(struct ostream *o, unsigned char *buf, size_t size)
 {
     mmio_error err;
 
-    if (output_submit(o, buf, size, &err) < 0)
+    if (ostream_submit(o, buf, size, &err) < 0)
         tool_write_failed(&err);
 }
 
-void xoutput_drain(struct output *o)
+void xostream_drain(struct ostream *o)
 {
     mmio_error err;
 
-    if (output_drain(o, &err) < 0)
+    if (ostream_drain(o, &err) < 0)
         tool_write_failed(&err);
 }

@@ -5,11 +5,11 @@
 #include <string.h>
 
 #include "mmio.h"
-#include "output.h"
+#include "ostream.h"
 #include "unit.h"
 #include "scratch.h"
 
-#define DIR_PREFIX "test_output.tmp."
+#define DIR_PREFIX "test_ostream.tmp."
 #define CAPACITY ((size_t)100000)
 #define ROUNDS 50
 
@@ -29,15 +29,15 @@ static void buffers_are_written_in_the_order_submitted(void)
     const char *path = path_of("ordered");
     mmio_error err;
     mmio_file *f = mmio_create(path, MMIO_RDWR, &err);
-    struct output *o = f ? output_new(f, CAPACITY, 3, &err) : NULL;
+    struct ostream *o = f ? ostream_new(f, CAPACITY, 3, &err) : NULL;
     size_t total = 0;
 
     CHECK(o != NULL);
     if (!o)
         return;
     for (unsigned r = 0; r < ROUNDS; r++) {
-        unsigned char *first = output_take(o, &err);
-        unsigned char *second = output_take(o, &err);
+        unsigned char *first = ostream_take(o, &err);
+        unsigned char *second = ostream_take(o, &err);
         size_t a = CAPACITY - r * 997, b = r * 1301 % CAPACITY;
 
         CHECK(first && second && first != second);
@@ -46,10 +46,10 @@ static void buffers_are_written_in_the_order_submitted(void)
         memcpy(want + total, second, b);
         memcpy(want + total + b, first, a);
         total += a + b;
-        CHECK(output_submit(o, second, b, &err) == 0);
-        CHECK(output_submit(o, first, a, &err) == 0);
+        CHECK(ostream_submit(o, second, b, &err) == 0);
+        CHECK(ostream_submit(o, first, a, &err) == 0);
     }
-    CHECK(output_free(o, &err) == 0);
+    CHECK(ostream_free(o, &err) == 0);
     CHECK(mmio_close(f, NULL) == 0);
     CHECK(read_file(path, got, sizeof got) == total);
     CHECK(memcmp(want, got, total) == 0);
@@ -61,20 +61,20 @@ static void drain_waits_for_everything_submitted(void)
     const char *path = path_of("drained");
     mmio_error err;
     mmio_file *f = mmio_create(path, MMIO_RDWR, &err);
-    struct output *o = f ? output_new(f, CAPACITY, 2, &err) : NULL;
+    struct ostream *o = f ? ostream_new(f, CAPACITY, 2, &err) : NULL;
     uint64_t size = 0;
 
     CHECK(o != NULL);
     if (!o)
         return;
     for (int i = 0; i < 10; i++) {
-        unsigned char *buf = output_take(o, &err);
+        unsigned char *buf = ostream_take(o, &err);
         fill(buf, CAPACITY, (unsigned)i);
-        CHECK(output_submit(o, buf, CAPACITY, &err) == 0);
+        CHECK(ostream_submit(o, buf, CAPACITY, &err) == 0);
     }
-    CHECK(output_drain(o, &err) == 0);
+    CHECK(ostream_drain(o, &err) == 0);
     CHECK(mmio_size(f, &size, NULL) == 0 && size == 10 * CAPACITY);
-    CHECK(output_free(o, &err) == 0);
+    CHECK(ostream_free(o, &err) == 0);
     mmio_close(f, NULL);
 }
 
@@ -85,24 +85,24 @@ static void a_failed_write_is_reported_by_every_later_call(void)
     const char *path = path_of("readonly");
     mmio_error err = { 0 }, first;
     mmio_file *f;
-    struct output *o;
+    struct ostream *o;
     unsigned char *buf;
     int failed = 0;
 
     write_file(path, "x", 1);
     f = mmio_open(path, MMIO_RDONLY, &err);
-    o = f ? output_new(f, CAPACITY, 2, &err) : NULL;
+    o = f ? ostream_new(f, CAPACITY, 2, &err) : NULL;
     CHECK(o != NULL);
     if (!o)
         return;
     for (int i = 0; i < 5 && !failed; i++) {
-        buf = output_take(o, &err);
-        failed = !buf || output_submit(o, buf, 10, &err) < 0;
+        buf = ostream_take(o, &err);
+        failed = !buf || ostream_submit(o, buf, 10, &err) < 0;
     }
-    CHECK(output_drain(o, &first) < 0);
+    CHECK(ostream_drain(o, &first) < 0);
     CHECK(strcmp(first.op, "write") == 0 && first.code != 0);
-    CHECK(output_take(o, &err) == NULL && err.code == first.code);
-    CHECK(output_free(o, &err) < 0 && err.code == first.code);
+    CHECK(ostream_take(o, &err) == NULL && err.code == first.code);
+    CHECK(ostream_free(o, &err) < 0 && err.code == first.code);
     mmio_close(f, NULL);
 }
 
