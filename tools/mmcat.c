@@ -775,7 +775,9 @@ int main(int argc, char **argv)
     build_format(&cat.format);
     cat.state.newlines = 0;
     line_number_init(&cat.state.number);
-    if (!cat.format.plain) {
+    if (cat.format.plain) {
+        mmio_output_prepare(out); /* the kernel's copy fills a pipe too */
+    } else {
         cat.out.stream = ostream_new(out, BUFFER_CAPACITY, BUFFER_COUNT, &err);
         if (!cat.out.stream) {
             tool_warn_error(&err);
