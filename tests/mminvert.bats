@@ -350,7 +350,8 @@ assert_inverts_to() {
     { printf 'head\n'; TMPDIR=$T/tmp mminvert -l -o - "$T/f"; printf 'tail\n'; } > "$T/o"
     { printf 'head\n'; tac "$T/f"; printf 'tail\n'; } > "$T/want"
     assert_same_bytes "$T/want" "$T/o"
-    [ -z "$(ls -A "$T/tmp")" ]
+    # (Wine keeps a directory of its own there.)
+    [ -z "$(find "$T/tmp" -name '.mm*')" ]
 }
 
 @test "-o - refuses standard output that is FILE itself" {
