@@ -588,3 +588,13 @@ expect_through_reader() {
     bash -c "$(tool_command mmcat) -n \"\$1\"; printf '<end>'" _ "$T/text" 1<> "$T/got"
     assert_same_bytes "$T/want" "$T/got"
 }
+
+@test "a reader that splices the pipe's pages on into a pipe of its own gets GNU cat's bytes" {
+    require_posix "splice"
+    local reader=$MMTOOLS_BIN/../tests/unit/splice_reader
+    [ -x "$reader" ] || skip "no $reader (make check builds it)"
+    make_pipe_text "$T/text"
+    for opts in -n -A; do
+        expect_through_reader "$opts" "$T/text" "$reader"
+    done
+}
