@@ -99,7 +99,7 @@ static int ostream_setup(struct ostream *o, mmio_error *err)
 }
 
 struct ostream *ostream_new(mmio_file *file, size_t capacity, unsigned count,
-                          mmio_error *err)
+                            mmio_error *err)
 {
     struct ostream *o = calloc(1, sizeof *o);
 
@@ -138,7 +138,7 @@ unsigned char *ostream_take(struct ostream *o, mmio_error *err)
 }
 
 int ostream_submit(struct ostream *o, unsigned char *buf, size_t size,
-                  mmio_error *err)
+                   mmio_error *err)
 {
     struct slot *s = NULL;
     struct entry *e;
@@ -169,7 +169,7 @@ int ostream_drain(struct ostream *o, mmio_error *err)
 
 int ostream_free(struct ostream *o, mmio_error *err)
 {
-    int status = 0;
+    int status;
 
     if (!o)
         return 0;

@@ -16,7 +16,7 @@ struct ostream;
  * processor, or when no thread can be started, submitted buffers are
  * written at once, on the caller's thread. */
 struct ostream *ostream_new(mmio_file *file, size_t capacity, unsigned count,
-                          mmio_error *err);
+                            mmio_error *err);
 
 /* A free buffer of the stream's capacity, its content undefined, waiting
  * for one to be written if need be; NULL once a write has failed (ERR
@@ -28,7 +28,7 @@ unsigned char *ostream_take(struct ostream *o, mmio_error *err);
  * writing; BUF goes back to the stream.  Returns -1 once a write has
  * failed. */
 int ostream_submit(struct ostream *o, unsigned char *buf, size_t size,
-                  mmio_error *err);
+                   mmio_error *err);
 
 /* Waits until everything submitted is written; -1 when a write failed. */
 int ostream_drain(struct ostream *o, mmio_error *err);

@@ -563,7 +563,7 @@ static void lane_wait(struct lane *l)
 static void lane_submit(struct lane *l, struct ostream *stream, bool discard)
 {
     xostream_submit(stream, l->out.buf,
-                   discard ? 0 : (size_t)(l->out.pos - l->out.buf));
+                    discard ? 0 : (size_t)(l->out.pos - l->out.buf));
 }
 
 /* ---- Files ------------------------------------------------------------------ */
@@ -797,7 +797,7 @@ int main(int argc, char **argv)
         lane_stop(&cat.lane);
     if (cat.out.stream) {
         xostream_submit(cat.out.stream, cat.out.buf,
-                       (size_t)(cat.out.pos - cat.out.buf));
+                        (size_t)(cat.out.pos - cat.out.buf));
         if (ostream_free(cat.out.stream, &err) < 0)
             tool_write_failed(&err);
     }
