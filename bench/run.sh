@@ -25,12 +25,15 @@ cat "$data" > /dev/null # warm the page cache
 # case name | options | where the output goes
 cases='plain, into /dev/null|-u|> /dev/null
 plain, into a file|-u|> '"$work"'/out
-plain, into a pipe|-u|| cat > /dev/null
+plain, into a pipe|-u|| wc -c > /dev/null
 -n|-n|> /dev/null
 -b|-b|> /dev/null
 -A|-A|> /dev/null
 -s|-s|> /dev/null
--n, into a file|-n|> '"$work"'/out'
+-n, into a file|-n|> '"$work"'/out
+-A, into a file|-A|> '"$work"'/out
+-n, into a pipe|-n|| wc -c > /dev/null
+-A, into a pipe|-A|| wc -c > /dev/null'
 
 table=$work/table.md
 plotdata=$work/plot.dat

@@ -127,6 +127,13 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err);
  * writing OUT failed; ERR says which. */
 int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err);
 
+/* Readies F for a stream of large writes: a pipe is grown to hold more at
+ * once (Linux: F_SETPIPE_SZ, up to what /proc/sys/fs/pipe-max-size
+ * allows), so that a write wakes its reader less often; a pipe that cannot
+ * grow is left as it is.  Returns the size the pipe now holds, 0 for what
+ * is not a pipe or where it is not known. */
+size_t mmio_output_prepare(mmio_file *f);
+
 /* ---- Mappings --------------------------------------------------------- */
 
 enum mmio_map_mode {

@@ -795,6 +795,47 @@ int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
     return mmio_copy_plain(in, out, err);
 }
 
+/* ---- Output streams ----------------------------------------------------- */
+
+/* The most a pipe may be grown to: /proc/sys/fs/pipe-max-size, or Linux's
+ * default when it cannot be read. */
+static size_t pipe_max_size(void)
+{
+    unsigned long max = 0;
+    FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
+
+    if (f) {
+        if (fscanf(f, "%lu", &max) != 1)
+            max = 0;
+        fclose(f);
+    }
+    return max ? (size_t)max : (size_t)1 << 20;
+}
+
+#define PIPE_MOST ((size_t)4 << 20)
+
+size_t mmio_output_prepare(mmio_file *f)
+{
+    if (f->kind != MMIO_KIND_PIPE)
+        return 0;
+#if defined(F_SETPIPE_SZ) && defined(F_GETPIPE_SZ)
+    {
+        /* Past a few MiB a larger pipe only pins more memory. */
+        size_t want = pipe_max_size() < PIPE_MOST ? pipe_max_size() : PIPE_MOST;
+        int now = fcntl(f->fd, F_GETPIPE_SZ);
+
+        /* Only ever grown; past the user's quota of pipe pages the kernel
+         * says EPERM, and the pipe stays as it was. */
+        if (now >= 0 && (size_t)now < want)
+            (void)fcntl(f->fd, F_SETPIPE_SZ, (int)want);
+        now = fcntl(f->fd, F_GETPIPE_SZ);
+        return now > 0 ? (size_t)now : 0;
+    }
+#else
+    return 0;
+#endif
+}
+
 /* ---- Mappings ------------------------------------------------------------ */
 
 /* The address ranges of mapped views, so that the SIGBUS handler takes

@@ -383,6 +383,12 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
     return 0;
 }
 
+size_t mmio_output_prepare(mmio_file *f)
+{
+    (void)f; /* a pipe's size is fixed when it is made */
+    return 0;
+}
+
 int mmio_copy(mmio_file *in, mmio_file *out, mmio_error *err)
 {
     return mmio_copy_plain(in, out, err);

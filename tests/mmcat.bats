@@ -515,3 +515,86 @@ run_into_nonblocking_pipe() {
     assert_failure 1
     assert_error "${stderr_lines[0]}" "mmcat: -" "Bad file descriptor"
 }
+
+# ---- Pipes: the output stream's writer thread under every kind of reader ----
+
+# A text of about 3 MiB (more than the pipe and the stream's buffers
+# hold), with tabs, control bytes and blank lines for -A and -n.
+make_pipe_text() {
+    perl -e 'for (1 .. 60000) { print "line $_\twith a tab\x01 and some text after it\n"; print "\n" if $_ % 7 == 0 }' > "$1"
+}
+
+# Runs mmcat with options $1 on file $2 into reader command $3 (a bash
+# script reading standard input, writing standard output); fails unless
+# what the reader passed on is GNU cat's output.
+expect_through_reader() {
+    cat $1 "$2" > "$T/want"
+    bash -c "$(tool_command mmcat) $1 \"\$1\" | $3" _ "$2" > "$T/got"
+    assert_same_bytes "$T/want" "$T/got"
+}
+
+@test "a slow reader gets every byte, in order" {
+    make_pipe_text "$T/text"
+    for opts in -n -A -u; do
+        expect_through_reader "$opts" "$T/text" \
+            "perl -e 'while (sysread(STDIN, \$b, 65536)) { select(undef, undef, undef, 0.005); print \$b }'"
+    done
+}
+
+@test "a reader that takes one byte at a time gets every byte, in order" {
+    perl -e 'for (1 .. 40000) { print "l$_\t\x02\n" }' > "$T/text"
+    expect_through_reader -n "$T/text" \
+        "perl -e '\$| = 1; while (sysread(STDIN, \$b, 1)) { print \$b }'"
+}
+
+@test "a reader that exits early gets GNU cat's first bytes, and mmcat dies of SIGPIPE" {
+    require_posix "SIGPIPE"
+    make_pipe_text "$T/text"
+    cat -n "$T/text" | head -c 1500000 > "$T/want"
+    run bash -c "set -o pipefail; $(tool_command mmcat) -n \"\$1\" | head -c 1500000 > \"\$2\"" _ "$T/text" "$T/got"
+    [ "$status" -eq 141 ]
+    assert_same_bytes "$T/want" "$T/got"
+}
+
+@test "a writer or a reader that is stopped and resumed loses nothing" {
+    require_posix "SIGSTOP"
+    make_pipe_text "$T/text"
+    cat -A "$T/text" > "$T/want"
+    mkfifo "$T/fifo"
+    "$(tool_path mmcat)" -A "$T/text" > "$T/fifo" &
+    local writer=$!
+    { head -c 100000; kill -STOP "$writer"; sleep 0.2; kill -CONT "$writer"; cat; } < "$T/fifo" > "$T/got" &
+    local reader=$!
+    sleep 0.1
+    # Stop the reader whatever it is doing: the writer waits on a full pipe.
+    kill -STOP "$reader"
+    sleep 0.2
+    kill -CONT "$reader"
+    wait "$writer"
+    wait "$reader"
+    assert_same_bytes "$T/want" "$T/got"
+}
+
+@test "standard output keeps what came before and after mmcat, as with cat" {
+    make_pipe_text "$T/text"
+    { printf head; cat -n "$T/text"; printf tail; } > "$T/want"
+    { printf head; mmcat -n "$T/text"; printf tail; } > "$T/got"
+    assert_same_bytes "$T/want" "$T/got"
+    # A file longer than the output: the rest stays, and the offset is
+    # after the output, as cat leaves them.
+    head -c 4000000 /dev/zero | tr '\0' z > "$T/want"
+    cp "$T/want" "$T/got"
+    bash -c 'cat -n "$1"; printf "<end>"' _ "$T/text" 1<> "$T/want"
+    bash -c "$(tool_command mmcat) -n \"\$1\"; printf '<end>'" _ "$T/text" 1<> "$T/got"
+    assert_same_bytes "$T/want" "$T/got"
+}
+
+@test "a reader that splices the pipe's pages on into a pipe of its own gets GNU cat's bytes" {
+    require_posix "splice"
+    local reader=$MMTOOLS_BIN/../tests/unit/splice_reader
+    [ -x "$reader" ] || skip "no $reader (make check builds it)"
+    make_pipe_text "$T/text"
+    for opts in -n -A; do
+        expect_through_reader "$opts" "$T/text" "$reader"
+    done
+}

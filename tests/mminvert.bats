@@ -36,6 +36,11 @@ assert_inverts_to() {
             fail "-o: status $? with window $window"
         assert_same_bytes "$T/want" "$T/o"
         assert_same_bytes "$T/in" "$T/f"
+        # And to standard output, a pipe.
+        MMTOOLS_WINDOW=$window mminvert "$@" -o - "$T/f" | cat > "$T/o" ||
+            fail "-o -: status $? with window $window"
+        assert_same_bytes "$T/want" "$T/o"
+        assert_same_bytes "$T/in" "$T/f"
     done
 }
 
@@ -333,4 +338,35 @@ assert_inverts_to() {
     run mminvert --version
     assert_success
     assert_output --regexp '^mminvert \(mmtools\) [0-9.]+$'
+}
+
+@test "-o - writes the result to standard output, a file or a pipe, and leaves nothing behind" {
+    printf 'one\ntwo\nthree\n' > "$T/f"
+    mkdir "$T/tmp"
+    TMPDIR=$T/tmp mminvert -l -o - "$T/f" > "$T/o"
+    tac "$T/f" > "$T/want"
+    assert_same_bytes "$T/want" "$T/o"
+    # Written at standard output's offset, after what came before.
+    { printf 'head\n'; TMPDIR=$T/tmp mminvert -l -o - "$T/f"; printf 'tail\n'; } > "$T/o"
+    { printf 'head\n'; tac "$T/f"; printf 'tail\n'; } > "$T/want"
+    assert_same_bytes "$T/want" "$T/o"
+    # (Wine keeps a directory of its own there.)
+    [ -z "$(find "$T/tmp" -name '.mm*')" ]
+}
+
+@test "-o - refuses standard output that is FILE itself" {
+    printf 'one\ntwo\n' > "$T/f"
+    cp "$T/f" "$T/want"
+    run --separate-stderr bash -c "$(tool_command mminvert) -l -o - \"\$1\" >> \"\$1\"" _ "$T/f"
+    assert_failure 1
+    [ "$stderr" = "mminvert: $T/f: input file is output file" ]
+    assert_same_bytes "$T/want" "$T/f"
+}
+
+@test "-o - into a full device is a write error" {
+    require_posix "/dev/full"
+    printf 'one\ntwo\n' > "$T/f"
+    run --separate-stderr bash -c "$(tool_command mminvert) -o - \"\$1\" > /dev/full" _ "$T/f"
+    assert_failure 1
+    [ "$stderr" = "mminvert: write error: No space left on device" ]
 }

@@ -11,6 +11,7 @@
 
 #include "bytescan.h"
 #include "mmio.h"
+#include "ostream.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -61,34 +62,32 @@ static const struct option long_options[] = {
 #define SHORT_COPY 128
 #define OUT_SLACK 256
 
-/* Formatted output on its way out: to FILE, or, for a helper lane (FILE
- * NULL), kept until the main thread writes it in its turn. */
+/* Formatted output on its way out: to STREAM, or, for a helper lane
+ * (STREAM NULL), kept until the main thread submits it in its turn. */
 struct out {
-    mmio_file *file;
+    struct ostream *stream;
     unsigned char *pos;
     unsigned char *limit;
     unsigned char *buf;
 };
 
-static bool out_init(struct out *o, mmio_file *file, size_t size)
+/* Points O at BUF, a buffer of the stream, empty. */
+static void out_use(struct out *o, unsigned char *buf, size_t size)
 {
-    o->file = file;
-    o->buf = malloc(size + OUT_SLACK);
-    o->pos = o->buf;
-    o->limit = o->buf + size;
-    return o->buf != NULL;
+    o->buf = o->pos = buf;
+    o->limit = buf + size;
 }
 
-/* Writes out the buffer, whose end is POS; returns the empty buffer.  A
- * helper lane's buffer is sized never to fill. */
+/* Hands the buffer, whose end is POS, to the writer; returns a new empty
+ * one.  A helper lane's buffer is sized never to fill. */
 static unsigned char *out_flush_at(struct out *o, unsigned char *pos)
 {
-    if (!o->file)
+    if (!o->stream)
         abort();
-    xwrite(o->file, o->buf, (size_t)(pos - o->buf));
+    xostream_submit(o->stream, o->buf, (size_t)(pos - o->buf));
     /* Also here, not only in the caller's register: after a fault the
      * buffer must not hold what was already written. */
-    o->pos = o->buf;
+    out_use(o, xostream_take(o->stream), OUT_SIZE);
     return o->buf;
 }
 
@@ -462,6 +461,10 @@ static void advance_state(const struct format *f, struct cat_state *s,
 #define CHUNK ((size_t)2 << 20)
 /* Output per input byte at the most: an empty line numbered, with "$". */
 #define MAX_GROWTH (NUMBER_DIGITS + 3)
+/* Every buffer of the output stream can take a helper's whole chunk; one
+ * is the main thread's, one the helper's, two are being written. */
+#define BUFFER_CAPACITY (CHUNK * MAX_GROWTH + OUT_SLACK)
+#define BUFFER_COUNT 4
 
 struct lane {
     const struct format *format;
@@ -518,7 +521,6 @@ static void lane_stop(struct lane *l)
     }
     mmio_sequence_free(l->posted);
     mmio_sequence_free(l->finished);
-    free(l->out.buf);
 }
 
 /* Starts the helper lane; false when there is one core or no thread. */
@@ -530,17 +532,19 @@ static bool lane_start(struct lane *l, const struct format *f)
         return false;
     l->posted = mmio_sequence_new(NULL);
     l->finished = mmio_sequence_new(NULL);
-    if (out_init(&l->out, NULL, CHUNK * MAX_GROWTH) && l->posted && l->finished)
+    if (l->posted && l->finished)
         l->thread = mmio_thread_start(lane_main, l, NULL);
     if (!l->thread)
         lane_stop(l); /* frees what was made */
     return l->thread != NULL;
 }
 
-static void lane_post(struct lane *l, const struct cat_state *s,
-                      const unsigned char *skip, const unsigned char *start,
-                      const unsigned char *end)
+/* Hands the helper a job, and a buffer of STREAM for its output. */
+static void lane_post(struct lane *l, struct ostream *stream,
+                      const struct cat_state *s, const unsigned char *skip,
+                      const unsigned char *start, const unsigned char *end)
 {
+    out_use(&l->out, xostream_take(stream), BUFFER_CAPACITY - OUT_SLACK);
     l->state = *s;
     l->skip = skip;
     l->start = start;
@@ -554,9 +558,18 @@ static void lane_wait(struct lane *l)
     mmio_sequence_wait(l->finished, l->jobs);
 }
 
+/* Submits the helper's output to STREAM after a job it finished; when
+ * DISCARD (the job faulted), only its buffer goes back. */
+static void lane_submit(struct lane *l, struct ostream *stream, bool discard)
+{
+    xostream_submit(stream, l->out.buf,
+                    discard ? 0 : (size_t)(l->out.pos - l->out.buf));
+}
+
 /* ---- Files ------------------------------------------------------------------ */
 
 struct cat {
+    mmio_file *output;  /* standard output */
     struct format format;
     struct cat_state state;
     struct out out;
@@ -599,18 +612,19 @@ static int format_guarded(void *arg)
             ? chunk_end(mine, end, helper_chunk(&c->format)) : mine;
 
         if (helpers > mine) {
-            lane_post(&c->lane, &c->state, p, mine, helpers);
+            lane_post(&c->lane, c->out.stream, &c->state, p, mine, helpers);
             c->lane_busy = true;
         }
         format_piece(&c->format, &c->state, &c->out, p, mine);
         if (helpers > mine) {
             lane_wait(&c->lane);
             c->lane_busy = false;
-            if (c->lane.status < 0)
-                return -1; /* the helper met a file that shrank */
+            if (c->lane.status < 0) { /* the helper met a file that shrank */
+                lane_submit(&c->lane, c->out.stream, true);
+                return -1;
+            }
             out_flush(&c->out);
-            xwrite(c->out.file, c->lane.out.buf,
-                   (size_t)(c->lane.out.pos - c->lane.out.buf));
+            lane_submit(&c->lane, c->out.stream, false);
             c->state = c->lane.state;
         }
         p = helpers;
@@ -634,6 +648,7 @@ static int format_file(struct cat *c, mmio_file *in)
         status = mmio_guard(format_guarded, &piece, &err);
         if (c->lane_busy) { /* the main thread faulted: let the helper end */
             lane_wait(&c->lane);
+            lane_submit(&c->lane, c->out.stream, true);
             c->lane_busy = false;
         }
         if (status < 0) {
@@ -658,8 +673,8 @@ static int format_file(struct cat *c, mmio_file *in)
 static bool is_output(const struct cat *c, mmio_file *in)
 {
     return mmio_kind(in) == MMIO_KIND_REGULAR
-           && mmio_kind(c->out.file) == MMIO_KIND_REGULAR
-           && mmio_same_file(in, c->out.file);
+           && mmio_kind(c->output) == MMIO_KIND_REGULAR
+           && mmio_same_file(in, c->output);
 }
 
 /* Whether IN has bytes left to read: GNU cat refuses to copy those into
@@ -674,7 +689,7 @@ static bool has_unread_bytes(mmio_file *in)
 static int copy_file(struct cat *c, mmio_file *in)
 {
     mmio_error err;
-    int status = mmio_copy(in, c->out.file, &err);
+    int status = mmio_copy(in, c->output, &err);
 
     if (status == -2)
         tool_write_failed(&err);
@@ -708,7 +723,10 @@ static int cat_file(struct cat *c, const char *path)
     }
     mmio_close(in, NULL);
     /* As GNU cat: what a file produced is out before the next one opens. */
-    out_flush(&c->out);
+    if (c->out.stream) {
+        out_flush(&c->out);
+        xostream_drain(c->out.stream);
+    }
     return status;
 }
 
@@ -753,15 +771,21 @@ int main(int argc, char **argv)
         tool_warn_error(&err);
         return tool_finish(1);
     }
-    if (!out_init(&cat.out, out, OUT_SIZE)) {
-        tool_warn("%s", strerror(ENOMEM));
-        return tool_finish(1);
-    }
+    cat.output = out;
     build_format(&cat.format);
     cat.state.newlines = 0;
     line_number_init(&cat.state.number);
-    if (!cat.format.plain)
+    if (cat.format.plain) {
+        mmio_output_prepare(out); /* the kernel's copy fills a pipe too */
+    } else {
+        cat.out.stream = ostream_new(out, BUFFER_CAPACITY, BUFFER_COUNT, &err);
+        if (!cat.out.stream) {
+            tool_warn_error(&err);
+            return tool_finish(1);
+        }
+        out_use(&cat.out, xostream_take(cat.out.stream), OUT_SIZE);
         cat.lane_running = lane_start(&cat.lane, &cat.format);
+    }
 
     if (argc == 0)
         status |= cat_file(&cat, "-");
@@ -769,10 +793,14 @@ int main(int argc, char **argv)
         status |= cat_file(&cat, argv[i]);
     if (cat.state.pending_cr)
         *cat.out.pos++ = '\r';
-    out_flush(&cat.out);
     if (cat.lane_running)
         lane_stop(&cat.lane);
-    free(cat.out.buf);
+    if (cat.out.stream) {
+        xostream_submit(cat.out.stream, cat.out.buf,
+                        (size_t)(cat.out.pos - cat.out.buf));
+        if (ostream_free(cat.out.stream, &err) < 0)
+            tool_write_failed(&err);
+    }
     mmio_close(out, NULL);
     return tool_finish(status);
 }

@@ -14,6 +14,7 @@
 
 #include "encoding.h"
 #include "mmio.h"
+#include "ostream.h"
 #include "parallel.h"
 #include "progress.h"
 #include "tool.h"
@@ -118,21 +119,39 @@ struct sink {
     bool is_stdout;
     unsigned char *buf;
     size_t len, cap;
+    struct ostream *stream; /* writes BUF while the next is filled */
 };
 
-/* Writes out what the sink holds, or ends the program; a file being
- * made is removed on the way out (libmmio removes it at exit). */
+/* Ends the program after a failed write; a file being made is removed on
+ * the way out (libmmio removes it at exit). */
+static void xsink_failed(const struct sink *s, const mmio_error *err)
+{
+    if (s->is_stdout)
+        tool_write_failed(err);
+    tool_warn_error(err);
+    exit(tool_finish(EXIT_TROUBLE));
+}
+
+/* Hands what the sink holds to its stream and takes an empty buffer, or
+ * ends the program. */
 static void xsink_flush(struct sink *s)
 {
     mmio_error err;
 
-    if (s->is_stdout) {
-        xwrite(s->file, s->buf, s->len);
-    } else if (mmio_write(s->file, s->buf, s->len, &err) < 0) {
-        tool_warn_error(&err);
-        exit(tool_finish(EXIT_TROUBLE));
-    }
+    if (ostream_submit(s->stream, s->buf, s->len, &err) < 0
+        || !(s->buf = ostream_take(s->stream, &err)))
+        xsink_failed(s, &err);
     s->len = 0;
+}
+
+/* Writes out everything the sink was given, or ends the program. */
+static void xsink_drain(struct sink *s)
+{
+    mmio_error err;
+
+    xsink_flush(s);
+    if (ostream_drain(s->stream, &err) < 0)
+        xsink_failed(s, &err);
 }
 
 /* ---- Streaming: pipes, standard input and output ---------------------------- */
@@ -174,7 +193,7 @@ static int stream_convert(struct stream *s, const unsigned char *buf,
     }
     k->len += made;
     if (stop.fault != CONV_OK) {
-        xsink_flush(k); /* what came before the fault, as iconv writes it */
+        xsink_drain(k); /* what came before the fault, as iconv writes it */
         report_stop(s->input, &s->conv, &stop, s->consumed + stop.at);
         return -1;
     }
@@ -311,21 +330,24 @@ static int stream_all(struct stream *s, mmio_file *in, bool progress)
 static int stream_into(const struct options *opt, const struct conv *conv,
                        mmio_file *in, mmio_file *out, bool is_stdout)
 {
-    struct sink sink = { out, is_stdout, NULL, 0, 0 };
+    struct sink sink = { out, is_stdout, NULL, 0, 0, NULL };
     struct stream s = { .conv = *conv, .input = opt->input, .sink = &sink };
+    mmio_error err;
     int status;
 
     sink.cap = (SLICE + sizeof s.carry) * conv_max_growth(conv) + 8;
-    sink.buf = malloc(sink.cap);
-    if (!sink.buf) {
-        tool_warn("out of memory");
+    sink.stream = ostream_new(out, sink.cap, 3, &err);
+    if (!sink.stream || !(sink.buf = ostream_take(sink.stream, &err))) {
+        tool_warn_error(&err);
+        ostream_free(sink.stream, NULL);
         return 1;
     }
     s.resolved = conv->from != ENC_UTF16 && conv->from != ENC_UTF32;
     if (opt->bom)
         s.bom_len = encoding_bom(conv->to, s.bom);
     status = stream_all(&s, in, opt->progress);
-    free(sink.buf);
+    if (ostream_free(sink.stream, &err) < 0)
+        xsink_failed(&sink, &err);
     return status;
 }
 

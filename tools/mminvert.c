@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ static const char usage_text[] =
     "      --offset=N           change only the bytes from offset N on\n"
     "      --length=N           change only N bytes (from the offset)\n"
     "  -o, --output=OUTPUT      write the result to OUTPUT, leaving FILE as it\n"
-    "                           is (one FILE only)\n"
+    "                           is (one FILE only; - is standard output)\n"
     "      --progress           show progress on standard error\n"
     "      --help        display this help and exit\n"
     "      --version     output version information and exit\n"
@@ -622,11 +623,84 @@ static int invert_in_place(const struct options *opt, const char *name)
     return status;
 }
 
+/* A file of SIZE bytes for the result that goes to standard output, in
+ * the temporary directory: an atomic file never committed, so that
+ * nothing outlives the process.  NULL after reporting a failure. */
+static mmio_file *create_scratch(uint64_t size)
+{
+    const char *dir = mmio_temp_dir();
+    size_t length = strlen(dir) + sizeof "/.mminvert-stdout";
+    char *path = malloc(length);
+    mmio_file *f = NULL;
+
+    if (!path) {
+        tool_warn("%s", strerror(ENOMEM));
+        return NULL;
+    }
+    snprintf(path, length, "%s/.mminvert-stdout", dir);
+    f = tool_create_output(path, size);
+    free(path);
+    return f;
+}
+
+/* Copies the result in F to standard output OUT (the kernel copies where
+ * it can: into a pipe grown for it, into a file); returns 0 or 1. */
+static int copy_to_stdout(mmio_file *f, mmio_file *out)
+{
+    mmio_error err;
+    int status;
+
+    mmio_output_prepare(out);
+    status = mmio_copy(f, out, &err);
+    if (status == -2)
+        tool_write_failed(&err);
+    if (status < 0) {
+        tool_warn_error(&err);
+        return 1;
+    }
+    return 0;
+}
+
+/* Standard output for -o -, or NULL after reporting why not: it cannot be
+ * the input itself, which would be read while it is written. */
+static mmio_file *open_stdout(mmio_file *source, const char *name)
+{
+    mmio_error err;
+    mmio_file *out = mmio_stdout(&err);
+
+    if (!out) {
+        tool_warn_error(&err);
+        return NULL;
+    }
+    if (mmio_kind(out) == MMIO_KIND_REGULAR && mmio_same_file(out, source)) {
+        tool_warn("%s: input file is output file", tool_quote(name));
+        mmio_close(out, NULL);
+        return NULL;
+    }
+    return out;
+}
+
+/* Puts the result in place: renames -o FILE over its destination, or
+ * copies it to standard output OUT; returns 0 or 1. */
+static int finish_output(struct invert *inv, mmio_file *out)
+{
+    if (out)
+        return copy_to_stdout(inv->file, out);
+    if (mmio_commit(inv->file, &inv->err) < 0) {
+        tool_warn_error(&inv->err);
+        return 1;
+    }
+    return 0;
+}
+
 /* Writes the inverse of NAME to OUTPUT, atomically, made from NAME's
- * windows in one pass (two for -l and -r); returns 0 or 1. */
+ * windows in one pass (two for -l and -r); with -o -, made so in a
+ * scratch file, then copied to standard output.  Returns 0 or 1. */
 static int invert_into(const struct options *opt, const char *name)
 {
     struct invert inv = { .opt = opt, .window = tool_window() };
+    bool to_stdout = strcmp(opt->output, "-") == 0;
+    mmio_file *out = NULL;
     uint64_t size, lo, hi;
     int status = 1;
 
@@ -636,16 +710,17 @@ static int invert_into(const struct options *opt, const char *name)
         mmio_close(inv.source, NULL);
         return 1;
     }
-    if (find_region(opt, name, size, &lo, &hi) == 0
-        && (inv.file = tool_create_output(opt->output, size)) != NULL)
+    if ((!to_stdout || (out = open_stdout(inv.source, name)) != NULL)
+        && find_region(opt, name, size, &lo, &hi) == 0
+        && (inv.file = to_stdout ? create_scratch(size)
+                                 : tool_create_output(opt->output, size)))
         status = invert_region(&inv, name, lo, hi, size);
     /* Closed first: Windows renames nothing over a file that is open. */
     mmio_close(inv.source, NULL);
-    if (status == 0 && mmio_commit(inv.file, &inv.err) < 0) {
-        tool_warn_error(&inv.err);
-        status = 1;
-    }
+    if (status == 0)
+        status = finish_output(&inv, out);
     mmio_close(inv.file, NULL);
+    mmio_close(out, NULL);
     return status;
 }
 

@@ -13,6 +13,7 @@
 
 #include "bytescan.h"
 #include "mmio.h"
+#include "ostream.h"
 #include "parallel.h"
 #include "progress.h"
 #include "size.h"
@@ -825,26 +826,64 @@ struct output {
     size_t used;
     unsigned char eol;  /* for emit_line */
     struct progress *progress; /* counts the bytes written, or NULL */
+    struct ostream *stream; /* writes BUF while the next is filled, or NULL */
 };
+
+static void xdie_write(struct output *o, const mmio_error *err)
+{
+    char reason[256];
+
+    mmio_close(o->file, NULL); /* removes an atomic temporary */
+    xdie("write failed: %s: %s", tool_quote(o->name),
+         mmio_strerror(err->code, reason, sizeof reason));
+}
 
 static void xwrite_output(struct output *o, const void *data, size_t size)
 {
     mmio_error err;
-    char reason[256];
 
-    if (size > 0 && mmio_write(o->file, data, size, &err) < 0) {
-        mmio_close(o->file, NULL); /* removes an atomic temporary */
-        xdie("write failed: %s: %s", tool_quote(o->name),
-             mmio_strerror(err.code, reason, sizeof reason));
-    }
+    /* What the stream holds goes first. */
+    if (o->stream && ostream_drain(o->stream, &err) < 0)
+        xdie_write(o, &err);
+    if (size > 0 && mmio_write(o->file, data, size, &err) < 0)
+        xdie_write(o, &err);
 }
 
 static void output_flush(struct output *o)
 {
-    xwrite_output(o, o->buf, o->used);
+    mmio_error err;
+
+    if (!o->stream)
+        xwrite_output(o, o->buf, o->used);
+    else if (ostream_submit(o->stream, o->buf, o->used, &err) < 0
+             || !(o->buf = ostream_take(o->stream, &err)))
+        xdie_write(o, &err);
     if (o->progress)
         progress_add(o->progress, o->used);
     o->used = 0;
+}
+
+/* Gives O a buffer of OUT_SIZE bytes, in a stream of buffers written by a
+ * thread of their own while the next is filled. */
+static void output_stream_start(struct output *o)
+{
+    mmio_error err;
+
+    o->stream = ostream_new(o->file, OUT_SIZE, 3, &err);
+    if (!o->stream || !(o->buf = ostream_take(o->stream, &err)))
+        xdie_write(o, &err);
+    o->used = 0;
+}
+
+/* Writes what O's stream still holds (O is flushed) and ends it. */
+static void output_stream_end(struct output *o)
+{
+    mmio_error err;
+
+    if (ostream_free(o->stream, &err) < 0)
+        xdie_write(o, &err);
+    o->stream = NULL;
+    o->buf = NULL;
 }
 
 static void output_line(struct output *o, const struct line *line,
@@ -918,15 +957,6 @@ static int copy_part(void *arg, unsigned index)
         *p++ = eol;
     }
     return 0;
-}
-
-static void xdie_write(struct output *o, const mmio_error *err)
-{
-    char reason[256];
-
-    mmio_close(o->file, NULL);
-    xdie("write failed: %s: %s", tool_quote(o->name),
-         mmio_strerror(err->code, reason, sizeof reason));
 }
 
 /* Shares the lines out over the parts of W and sums where each part's
@@ -1007,7 +1037,7 @@ static void remap_input(struct input *in, uint64_t size, struct output *o)
 static void write_in_place(struct sort *s)
 {
     struct input *in = &s->inputs[0];
-    struct output o = { in->file, in->name, NULL, 0, 0, NULL };
+    struct output o = { in->file, in->name, NULL, 0, 0, NULL, NULL };
     struct writer w = { s, &o, NULL, NULL, NULL, 1 };
     size_t size = plan_parts(s, &w), old_size = in->view.size;
     struct copy_back back = { NULL, malloc(size ? size : 1), size };
@@ -1061,7 +1091,7 @@ static void close_output(const struct sort *s, struct output *o)
  * replaced atomically (it may be one of the inputs). */
 static void write_output(struct sort *s)
 {
-    struct output o = { NULL, NULL, NULL, 0, 0, NULL };
+    struct output o = { NULL, NULL, NULL, 0, 0, NULL, NULL };
     struct writer w = { s, &o, NULL, NULL, NULL, 1 };
     mmio_error err;
 
@@ -1069,12 +1099,10 @@ static void write_output(struct sort *s)
     if (s->options.output && mmio_kind(o.file) == MMIO_KIND_REGULAR) {
         write_mapped(s, &o);
     } else {
-        o.buf = malloc(OUT_SIZE);
-        if (!o.buf)
-            xdie("memory exhausted");
+        output_stream_start(&o);
         if (parallel_run(1, write_buffered, &w, &err) < 0)
             xdie_shrunk(s);
-        free(o.buf);
+        output_stream_end(&o);
     }
     release_inputs(s);
     close_output(s, &o);
@@ -1214,7 +1242,7 @@ static void merge_to_run(struct external *x, size_t first, size_t count,
                          unsigned level)
 {
     struct output o = { NULL, NULL, malloc(OUT_SIZE), 0, x->sort->options.spec.eol,
-                        NULL };
+                        NULL, NULL };
     struct run merged;
 
     o.file = xcreate_temporary(x, &o.name);
@@ -1246,7 +1274,7 @@ static void sort_piece(struct external *x, const struct input *in,
 {
     struct sort piece = *x->sort;
     struct input part = *in;
-    struct output o = { NULL, NULL, NULL, 0, 0, NULL };
+    struct output o = { NULL, NULL, NULL, 0, 0, NULL, NULL };
     mmio_error err;
 
     o.file = xcreate_temporary(x, &o.name);
@@ -1290,17 +1318,16 @@ static int cut_piece(void *arg, unsigned index)
  * inputs); PROGRESS, when not NULL, counts the bytes written. */
 static void merge_to_output(struct external *x, struct progress *progress)
 {
-    struct output o = { NULL, NULL, malloc(OUT_SIZE), 0,
-                        x->sort->options.spec.eol, progress };
+    struct output o = { NULL, NULL, NULL, 0, x->sort->options.spec.eol,
+                        progress, NULL };
 
-    if (!o.buf)
-        xdie("memory exhausted");
     while (x->count > MERGE_FANIN)
         merge_to_run(x, 0, MERGE_FANIN, 0);
     open_output(x->sort, &o);
+    output_stream_start(&o);
     merge_runs_into(x, 0, x->count, &o);
+    output_stream_end(&o);
     close_output(x->sort, &o);
-    free(o.buf);
 }
 
 /* Sorts the lines in [P, END) of IN into runs of the budget's size. */
