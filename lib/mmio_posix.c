@@ -31,6 +31,8 @@ struct mmio_file {
     int views;           /* views mapped through this mmio_file */
     char *path;
     struct mmio_atomic *atomic; /* an atomic file's state, until committed */
+    off_t written, started;     /* an atomic file: bytes written by
+                                   mmio_write, and sent to disk already */
 };
 
 /* ---- Errors and process setup ----------------------------------------- */
@@ -213,9 +215,28 @@ int mmio_read(mmio_file *f, void *buf, size_t size, size_t *got,
     return 0;
 }
 
+/* Every this many bytes written into an atomic file, they are sent on
+ * their way to disk, so that the commit's flush finds little left. */
+#define WRITE_BEHIND ((off_t)8 << 20)
+
+static void write_behind(mmio_file *f, size_t size)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    f->written += (off_t)size;
+    if (f->written - f->started >= WRITE_BEHIND) {
+        sync_file_range(f->fd, f->started, f->written - f->started,
+                        SYNC_FILE_RANGE_WRITE);
+        f->started = f->written;
+    }
+#else
+    (void)f, (void)size;
+#endif
+}
+
 int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
 {
     const char *p = buf;
+    size_t total = size;
 
     while (size > 0) {
         ssize_t n = write(f->fd, p, size);
@@ -227,6 +248,8 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
         p += n;
         size -= (size_t)n;
     }
+    if (f->atomic)
+        write_behind(f, total);
     return 0;
 }
 

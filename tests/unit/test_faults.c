@@ -85,6 +85,21 @@ int fsync(int fd)
     return (int)syscall(SYS_fsync, fd);
 }
 
+#ifdef __linux__
+/* The ranges libmmio sends on their way to disk as it writes. */
+static struct { off_t from, to; int calls; } seen_write_behind;
+
+/* Only noted: starting writeback early changes no byte. */
+int sync_file_range(int fd, off_t offset, off_t length, unsigned flags)
+{
+    (void)fd, (void)flags;
+    if (seen_write_behind.calls++ == 0)
+        seen_write_behind.from = offset;
+    seen_write_behind.to = offset + length;
+    return 0;
+}
+#endif
+
 /* A copy_file_range that copies KERNEL_COPY_BUDGET bytes at the most and
  * then fails with EIO, as a kernel copy may fail halfway. */
 static long kernel_copy_budget = -1; /* -1: no limit */
@@ -148,6 +163,32 @@ static void flush_writes_back_the_range_asked_for(void)
     mmio_unmap(&v, NULL);
     mmio_close(f, NULL);
 }
+
+#ifdef __linux__
+/* An atomic file written by mmio_write is sent to disk as it is written, so
+ * that its commit's flush has little left; other files are left alone. */
+static void atomic_writes_are_sent_to_disk_behind_the_writer(void)
+{
+    static unsigned char chunk[1 << 20];
+    mmio_file *plain = mmio_create(path_of("plain"), MMIO_RDWR, NULL);
+    mmio_file *atomic = mmio_create(path_of("atomic"), MMIO_ATOMIC, NULL);
+
+    CHECK(plain && atomic);
+    if (!plain || !atomic)
+        return;
+    memset(&seen_write_behind, 0, sizeof seen_write_behind);
+    for (int i = 0; i < 20; i++)
+        CHECK(mmio_write(plain, chunk, sizeof chunk, NULL) == 0);
+    CHECK(seen_write_behind.calls == 0);
+    for (int i = 0; i < 20; i++)
+        CHECK(mmio_write(atomic, chunk, sizeof chunk, NULL) == 0);
+    CHECK(seen_write_behind.calls == 2);   /* at 8 and at 16 MiB */
+    CHECK(seen_write_behind.from == 0 && seen_write_behind.to == 16 << 20);
+    CHECK(mmio_commit(atomic, NULL) == 0);
+    mmio_close(atomic, NULL);
+    mmio_close(plain, NULL);
+}
+#endif
 
 /* ---- shared loads ------------------------------------------------------------ */
 
@@ -508,6 +549,9 @@ int main(void)
     mmio_init();
     make_scratch("test_faults.tmp.");
     RUN(flush_writes_back_the_range_asked_for);
+#ifdef __linux__
+    RUN(atomic_writes_are_sent_to_disk_behind_the_writer);
+#endif
     RUN(shared_load_that_cannot_be_shared_fails);
     if (UNDER_ASAN)
         unit_skip("load_fits_under_an_address_space_limit",
