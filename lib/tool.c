@@ -427,6 +427,20 @@ void xwrite(mmio_file *out, const void *buf, size_t size)
         tool_write_failed(&err);
 }
 
+int tool_copy(mmio_file *in, mmio_file *out)
+{
+    mmio_error err;
+    int status = mmio_copy(in, out, &err);
+
+    if (status == -2)
+        tool_write_failed(&err);
+    if (status < 0) {
+        tool_warn_error(&err);
+        return 1;
+    }
+    return 0;
+}
+
 mmio_file *tool_open_input(const char *path, mmio_error *err)
 {
     if (strcmp(path, "-") != 0)

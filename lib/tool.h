@@ -59,6 +59,11 @@ void tool_write_failed(const mmio_error *err) __attribute__((noreturn));
 /* Writes all of BUF to OUT, or ends the program through tool_write_failed. */
 void xwrite(mmio_file *out, const void *buf, size_t size);
 
+/* Copies IN, from its position, to standard output OUT (mmio_copy): a
+ * write error ends the program through tool_write_failed, a read error is
+ * reported.  Returns 0, or 1 after a read error. */
+int tool_copy(mmio_file *in, mmio_file *out);
+
 /* Opens the input file PATH for reading; "-" is standard input, which
  * tool_finish then closes. */
 mmio_file *tool_open_input(const char *path, mmio_error *err);

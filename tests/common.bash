@@ -80,3 +80,14 @@ let_others_in() {
     done
     chmod o+x "$BATS_RUN_TMPDIR"
 }
+
+# The peak anonymous memory (RssAnon, KiB) of process $1, sampled every
+# 10 ms until it has gone (POSIX: /proc).
+peak_rss_anon() {
+    local peak=0 kib
+    while kib=$(awk '/^RssAnon/ { print $2 }' "/proc/$1/status" 2> /dev/null); do
+        [ -n "$kib" ] && [ "$kib" -gt "$peak" ] && peak=$kib
+        sleep 0.01
+    done
+    echo "$peak"
+}

@@ -97,17 +97,14 @@ tool_is_64bit() {
 @test "mmsort sorts 4.25 GiB of lines with -S 256M, within twice the budget" {
     tool_is_64bit mmsort || skip "a 32-bit build cannot map a 4 GiB input"
     require_posix "4 GiB through Wine takes too long here (mmsort.bats runs the same paths small)"
-    local n=$((1 << 28)) lines="$BATS_FILE_TMPDIR/lines" r peak=0 kib pid
+    local n=$((1 << 28)) lines="$BATS_FILE_TMPDIR/lines" r peak pid
     for ((r = 0; r < 16; r++)); do
         seq -f '%016.0f' "$r" 16 $((n - 1))
     done > "$lines"
     [ "$(stat -c %s "$lines")" -gt $((4 << 30)) ]
     "$(tool_path mmsort)" -S 256M -T "$BATS_FILE_TMPDIR" -o "$lines.sorted" "$lines" &
     pid=$!
-    while kib=$(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" 2> /dev/null); do
-        [ -n "$kib" ] && [ "$kib" -gt "$peak" ] && peak=$kib
-        sleep 0.05
-    done
+    peak=$(peak_rss_anon "$pid")
     wait "$pid" || fail "mmsort: status $?"
     rm "$lines"
     seq -f '%016.0f' 0 $((n - 1)) | cmp - "$lines.sorted" || fail "not the numbers in order"

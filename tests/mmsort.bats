@@ -441,7 +441,7 @@ make_budget_input() {
 
 @test "past the budget, a pipe is never held whole in memory" {
     require_posix "/proc/PID/status"
-    local pid peak=0 kib
+    local pid peak
     head -c 36000000 /dev/urandom | base64 > "$T/in" # 48 MB of lines
     mkfifo "$T/fifo"
     cat "$T/in" > "$T/fifo" &
@@ -449,10 +449,7 @@ make_budget_input() {
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 \
         "$(tool_path mmsort)" -S 1M -T "$T" -o "$T/out" < "$T/fifo" &
     pid=$!
-    while kib=$(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" 2> /dev/null); do
-        [ -n "$kib" ] && [ "$kib" -gt "$peak" ] && peak=$kib
-        sleep 0.01
-    done
+    peak=$(peak_rss_anon "$pid")
     wait "$pid" || fail "mmsort: status $?"
     LC_ALL=C sort "$T/in" | cmp -s - "$T/out" || fail "not sorted as sort does"
     [ "$peak" -le $((12 * 1024)) ] || fail "peak RssAnon ${peak} KiB for 48 MB"

@@ -686,20 +686,6 @@ static bool has_unread_bytes(mmio_file *in)
     return mmio_size(in, &size, NULL) == 0 && mmio_tell(in) < size;
 }
 
-static int copy_file(struct cat *c, mmio_file *in)
-{
-    mmio_error err;
-    int status = mmio_copy(in, c->output, &err);
-
-    if (status == -2)
-        tool_write_failed(&err);
-    if (status < 0) {
-        tool_warn_error(&err);
-        return 1;
-    }
-    return 0;
-}
-
 /* Outputs one operand; returns 0, or 1 after reporting a failure. */
 static int cat_file(struct cat *c, const char *path)
 {
@@ -713,7 +699,7 @@ static int cat_file(struct cat *c, const char *path)
         return 1;
     }
     if (!is_output(c, in))
-        status = c->format.plain ? copy_file(c, in) : format_file(c, in);
+        status = c->format.plain ? tool_copy(in, c->output) : format_file(c, in);
     else if (has_unread_bytes(in)) {
         tool_warn("%s: input file is output file", tool_quote(path));
         status = 1;

@@ -647,18 +647,8 @@ static mmio_file *create_scratch(uint64_t size)
  * it can: into a pipe grown for it, into a file); returns 0 or 1. */
 static int copy_to_stdout(mmio_file *f, mmio_file *out)
 {
-    mmio_error err;
-    int status;
-
     mmio_output_prepare(out);
-    status = mmio_copy(f, out, &err);
-    if (status == -2)
-        tool_write_failed(&err);
-    if (status < 0) {
-        tool_warn_error(&err);
-        return 1;
-    }
-    return 0;
+    return tool_copy(f, out);
 }
 
 /* Standard output for -o -, or NULL after reporting why not: it cannot be
