@@ -511,6 +511,8 @@ static int run_child(const char *body, int sig, const char *path)
     if (pid == 0) {
         struct rlimit none = { 0, 0 };
         setrlimit(RLIMIT_CORE, &none);
+        if (sig > 0) /* its default action, even under nohup */
+            signal(sig, SIG_DFL);
         execl(self, self, "--child", body, number, path, (char *)NULL);
         _exit(127);
     }
