@@ -122,6 +122,11 @@ int mmio_read(mmio_file *f, void *buf, size_t size, size_t *got,
 /* Writes all SIZE bytes.  Retries on EINTR and short writes. */
 int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err);
 
+/* Writes all SIZE bytes at OFFSET of the regular file F, leaving its
+ * position alone, so that threads can write parts of one file at once. */
+int mmio_write_at(mmio_file *f, const void *buf, size_t size, uint64_t offset,
+                  mmio_error *err);
+
 /* Copies IN, from its position to its end, to OUT by the fastest path the
  * system offers.  Returns 0, or -1 when reading IN failed, or -2 when
  * writing OUT failed; ERR says which. */

@@ -253,6 +253,31 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
     return 0;
 }
 
+int mmio_write_at(mmio_file *f, const void *buf, size_t size, uint64_t offset,
+                  mmio_error *err)
+{
+    const char *p = buf;
+    off_t at = (off_t)offset;
+
+    while (size > 0) {
+        ssize_t n = pwrite(f->fd, p, size, at);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return mmio_fail(err, "write", f->path, write_error_code(errno));
+        }
+        p += n;
+        at += n;
+        size -= (size_t)n;
+    }
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    if (f->atomic) /* sent to disk behind the writer, as mmio_write does */
+        sync_file_range(f->fd, (off_t)offset, at - (off_t)offset,
+                        SYNC_FILE_RANGE_WRITE);
+#endif
+    return 0;
+}
+
 /* ---- Atomic output files ---------------------------------------------- */
 
 /* On Linux the temporary is made unnamed (O_TMPFILE) and only linked into

@@ -383,6 +383,27 @@ int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err)
     return 0;
 }
 
+int mmio_write_at(mmio_file *f, const void *buf, size_t size, uint64_t offset,
+                  mmio_error *err)
+{
+    const char *p = buf;
+
+    while (size > 0) {
+        DWORD n = 0, part = size > 0x40000000 ? 0x40000000 : (DWORD)size;
+        OVERLAPPED at = { 0 };
+        at.Offset = (DWORD)offset;
+        at.OffsetHigh = (DWORD)(offset >> 32);
+        if (!WriteFile(f->h, p, part, &n, &at))
+            return mmio_fail(err, "write", f->path, (int)GetLastError());
+        if (n == 0)
+            return mmio_fail(err, "write", f->path, ERROR_WRITE_FAULT);
+        p += n;
+        offset += n;
+        size -= n;
+    }
+    return 0;
+}
+
 size_t mmio_output_prepare(mmio_file *f)
 {
     (void)f; /* a pipe's size is fixed when it is made */

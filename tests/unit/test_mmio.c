@@ -237,6 +237,27 @@ static void created_file_is_sized_and_mapped_writable(void)
     CHECK(read_file(path, back, sizeof back) == 10 && memcmp(back, "0123456789", 10) == 0);
 }
 
+/* Parts written at their offsets, in any order, make the file; the
+ * position stays where it was. */
+static void writes_at_offsets_make_the_file(void)
+{
+    const char *path = path_of("written-at");
+    mmio_file *f = mmio_create(path, MMIO_ATOMIC, NULL);
+    char back[16];
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mmio_write_at(f, "cccc", 4, 8, NULL) == 0);
+    CHECK(mmio_write_at(f, "aaaa", 4, 0, NULL) == 0);
+    CHECK(mmio_write_at(f, "bbbb", 4, 4, NULL) == 0);
+    CHECK(mmio_tell(f) == 0);
+    CHECK(mmio_commit(f, NULL) == 0);
+    CHECK(mmio_close(f, NULL) == 0);
+    CHECK(read_file(path, back, sizeof back) == 12
+          && memcmp(back, "aaaabbbbcccc", 12) == 0);
+}
+
 /* ---- atomic output files -------------------------------------------------- */
 
 /* Writes TEXT through an atomic file for PATH, committing or not. */
@@ -1381,6 +1402,7 @@ int main(int argc, char **argv)
     RUN(shared_mapping_reaches_file_after_flush);
     RUN(advice_on_part_of_view_keeps_its_bytes);
     RUN(created_file_is_sized_and_mapped_writable);
+    RUN(writes_at_offsets_make_the_file);
     RUN(atomic_file_replaces_destination_on_commit);
     RUN(atomic_file_closed_uncommitted_leaves_destination);
     RUN(walk_pieces_cover_file_in_windows);
