@@ -122,8 +122,9 @@ int mmio_read(mmio_file *f, void *buf, size_t size, size_t *got,
 /* Writes all SIZE bytes.  Retries on EINTR and short writes. */
 int mmio_write(mmio_file *f, const void *buf, size_t size, mmio_error *err);
 
-/* Writes all SIZE bytes at OFFSET of the regular file F, leaving its
- * position alone, so that threads can write parts of one file at once. */
+/* Writes all SIZE bytes at OFFSET of the regular file F, so that threads
+ * can write parts of one file at once.  F's position afterwards is not
+ * defined (Windows moves it): not to be mixed with mmio_write. */
 int mmio_write_at(mmio_file *f, const void *buf, size_t size, uint64_t offset,
                   mmio_error *err);
 
