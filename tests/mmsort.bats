@@ -239,6 +239,12 @@ same_as_sort() {
     same_as_sort "huge"
     same_as_sort "-r huge"
     same_as_sort "-k1.5 huge"
+    # -o: each thread gathers into a buffer of 1 MiB; a longer line goes
+    # out directly, between what came before and after it.
+    { seq 1 200000; head -c 1500000 /dev/zero | tr '\0' y; echo; seq 3 9; } > "$T/mixed"
+    run mmsort -o "$T/got" "$T/mixed"
+    assert_success
+    LC_ALL=C sort "$T/mixed" | cmp -s - "$T/got" || fail "-o with a line past the buffer"
 }
 
 @test "reads standard input for no operand and for -, among files" {
