@@ -158,6 +158,7 @@ typedef struct mmio_view {
     mmio_file *file;
     void *base;         /* start of the aligned system mapping */
     size_t base_size;
+    uint64_t base_offset; /* the file offset BASE maps */
     int mode;           /* the enum mmio_map_mode it was made with */
     int owned_memory;   /* 1 when DATA is an mmio_arena, not a mapping */
 } mmio_view;
@@ -172,7 +173,8 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
 int mmio_unmap(mmio_view *v, mmio_error *err);
 
 #define MMIO_SYNC  1 /* wait until the data is on stable storage */
-#define MMIO_ASYNC 0 /* start writing back and return */
+#define MMIO_ASYNC 0 /* start writing back and return (Linux: the pages
+                        go to disk now, not at the kernel's leisure) */
 
 /* Writes [OFFSET, OFFSET+LENGTH) of a view back to its file. */
 int mmio_flush(mmio_view *v, size_t offset, size_t length, int how,

@@ -738,6 +738,7 @@ int mmio_map(mmio_file *f, uint64_t offset, uint64_t length,
     }
     v->base = base;
     v->base_size = (size_t)(length + delta);
+    v->base_offset = aligned;
     v->data = (unsigned char *)base + delta;
     v->size = (size_t)length;
     return 0;

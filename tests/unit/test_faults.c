@@ -161,6 +161,15 @@ static void flush_writes_back_the_range_asked_for(void)
     CHECK(mmio_flush(&v, 0, 3 * page, MMIO_ASYNC, NULL) == 0);
     CHECK(msync_covered(v.data, 3 * page, MS_ASYNC));
     mmio_unmap(&v, NULL);
+#ifdef __linux__
+    /* Linux's MS_ASYNC starts nothing: the range is asked for by offset. */
+    CHECK(mmio_map(f, page + 5, page, MMIO_MAP_SHARED, &v, NULL) == 0);
+    memset(&seen_write_behind, 0, sizeof seen_write_behind);
+    CHECK(mmio_flush(&v, 10, 20, MMIO_ASYNC, NULL) == 0);
+    CHECK(seen_write_behind.calls == 1 && seen_write_behind.from == (off_t)page
+          && seen_write_behind.to >= (off_t)(page + 35));
+    mmio_unmap(&v, NULL);
+#endif
     mmio_close(f, NULL);
 }
 
