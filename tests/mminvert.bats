@@ -136,6 +136,26 @@ assert_inverts_to() {
     assert_inverts_to -l
 }
 
+@test "-l gives tac's lines whatever blocks, parts and windows they cross" {
+    # Lines reversed as their bytes become final: short ones inside the
+    # 64 KiB blocks, ones across blocks, and ones longer than a thread's
+    # part or a window (no line end in a whole part), empty ones too.
+    perl -e 'srand(7); my $text = join "", map { chr(97 + rand 26) } 1..1400000;
+             for my $i (1..3000) {
+                 my $r = rand; my $n = $r < 0.9 ? int rand 90 : $r < 0.997
+                     ? 60000 + int rand 20000 : 1300000 + int rand 9;
+                 print substr($text, rand(1400000 - $n), $n), "\n" }' > "$T/in"
+    tac "$T/in" > "$T/want"
+    WINDOWS="1G 3000001 1000003 65537" assert_inverts_to -l
+    # Without a final newline, and with NUL line ends.
+    truncate -s -1 "$T/in"
+    perl_of "$T/in" '$_ = join "\n", reverse split /\n/, $_, -1' "$T/want"
+    WINDOWS="1G 1000003" assert_inverts_to -l
+    tr '\n' '\0' < "$T/in" > "$T/z" && mv "$T/z" "$T/in"
+    tr '\n' '\0' < "$T/want" > "$T/z" && mv "$T/z" "$T/want"
+    WINDOWS="1G 1000003" assert_inverts_to -z
+}
+
 @test "every mode run twice restores the file" {
     local seed mode
     for seed in 1 2 3 4 5 6 7 8; do

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytescan.h"
 #include "mmio.h"
 #include "parallel.h"
 #include "progress.h"
@@ -145,15 +146,64 @@ static void reverse_runs(unsigned char *p, unsigned char *end,
         reverse_bytes(p, (size_t)(end - p));
 }
 
+/* ---- Lines reversed as their bytes become final ------------------------ */
+
+/* A stretch of the result whose bytes are final (reversed), grown a block
+ * at a time at either end: the runs between its line ends are reversed as
+ * soon as a block completes them, while the block is in the cache; the
+ * bytes out to its edges belong to runs that go on outside it. */
+struct territory {
+    unsigned char *first, *last; /* its lowest and highest line end, or NULL */
+};
+
+/* The offset in [P, END) of the next byte of cursor C, or END - P. */
+static size_t next_end(struct bytescan_cursor *c, const unsigned char *p)
+{
+    return (size_t)(bytescan_next(c) - p);
+}
+
+/* Adds the N final bytes at P to T, next to what it holds (BELOW: just
+ * before it), and reverses each run they complete. */
+static void territory_add(struct territory *t, const struct bytescan *ends,
+                          unsigned char *p, size_t n, bool below)
+{
+    struct bytescan_cursor c;
+    size_t first, last, next;
+
+    bytescan_start(&c, ends, p, p + n);
+    first = last = next_end(&c, p);
+    if (first == n)
+        return;
+    while ((next = next_end(&c, p)) < n) {
+        reverse_bytes(p + last + 1, next - last - 1);
+        last = next;
+    }
+    if (!t->first) {
+        t->first = p + first;
+        t->last = p + last;
+    } else if (below) {
+        reverse_bytes(p + last + 1, (size_t)(t->first - (p + last) - 1));
+        t->first = p + first;
+    } else {
+        reverse_bytes(t->last + 1, (size_t)((p + first) - t->last - 1));
+        t->last = p + last;
+    }
+}
+
 /* ---- Both processors ------------------------------------------------------ */
 
 /* Below this, a window is not worth a second thread. */
 #define PARALLEL_MIN ((size_t)1 << 20)
+#define MAX_PARTS 64
 
 enum kernel {
-    SWAP_ENDS, COMPLEMENT, RUNS, RECORDS,     /* on A in place */
-    COPY, COPY_COMPLEMENTED, COPY_REVERSED    /* from B into A */
+    SWAP_ENDS, SWAP_LINES, COMPLEMENT, RUNS, RECORDS,  /* on A in place */
+    COPY, COPY_COMPLEMENTED, COPY_REVERSED, COPY_LINES /* from B into A */
 };
+
+/* The _LINES kernels reverse the bytes in blocks this size, and then the
+ * runs each block completes, while it is in the cache. */
+#define LINE_BLOCK ((size_t)64 << 10)
 
 /* One step on a mapped window, cut into parts for parallel_run: the same
  * kernel on each part, the parts meeting at line or record ends. */
@@ -164,8 +214,34 @@ struct step {
     size_t record_size;    /* RECORDS */
     unsigned char line_end;
     bool final;            /* RUNS: END ends a run too */
+    const struct bytescan *ends;  /* _LINES: the line end */
+    struct territory seen[2 * MAX_PARTS]; /* _LINES: part I's in A at 2I,
+                                             in B at 2I+1 */
     unsigned parts;
 };
+
+/* A territory's lowest and highest line end, as offsets in the file. */
+struct edges {
+    bool any;
+    uint64_t first, last;
+};
+
+/* The edges of the territories step S left in A (at offset A_AT of the
+ * file) and B (at B_AT), before their windows go. */
+static void step_edges(const struct step *s, uint64_t a_at, uint64_t b_at,
+                       struct edges *e)
+{
+    for (unsigned i = 0; i < 2 * s->parts; i++) {
+        const struct territory *t = &s->seen[i];
+        const unsigned char *base = i % 2 ? s->b : s->a;
+        uint64_t at = i % 2 ? b_at : a_at;
+        e[i].any = t->first != NULL;
+        if (e[i].any) {
+            e[i].first = at + (uint64_t)(t->first - base);
+            e[i].last = at + (uint64_t)(t->last - base);
+        }
+    }
+}
 
 /* Where part I of step S starts: an even share, moved for RUNS to just
  * after a line end and for RECORDS to a record's start. */
@@ -184,9 +260,34 @@ static size_t step_part_start(const struct step *s, unsigned i)
     return stop ? (size_t)(stop - s->a) + 1 : s->n;
 }
 
+/* SWAP_ENDS on [FROM, TO) of part I, and the runs it completes: in A's
+ * territory growing up from FROM, in B's growing down from its end. */
+static void swap_lines(struct step *s, unsigned i, size_t from,
+                       size_t to)
+{
+    for (size_t at = from; at < to; at += LINE_BLOCK) {
+        size_t n = to - at < LINE_BLOCK ? to - at : LINE_BLOCK;
+        unsigned char *b = s->b + (s->n - at - n);
+        swap_reversed(s->a + at, b, n);
+        territory_add(&s->seen[2 * i], s->ends, s->a + at, n, false);
+        territory_add(&s->seen[2 * i + 1], s->ends, b, n, true);
+    }
+}
+
+/* COPY_REVERSED on [FROM, TO) of part I, and the runs it completes. */
+static void copy_lines(struct step *s, unsigned i, size_t from,
+                       size_t to)
+{
+    for (size_t at = from; at < to; at += LINE_BLOCK) {
+        size_t n = to - at < LINE_BLOCK ? to - at : LINE_BLOCK;
+        copy_reversed(s->a + at, s->b + (s->n - at - n), n);
+        territory_add(&s->seen[2 * i], s->ends, s->a + at, n, false);
+    }
+}
+
 static int step_part(void *ctx, unsigned i)
 {
-    const struct step *s = ctx;
+    struct step *s = ctx;
     size_t from = step_part_start(s, i), to = step_part_start(s, i + 1);
 
     if (from >= to)
@@ -194,6 +295,9 @@ static int step_part(void *ctx, unsigned i)
     switch (s->kernel) {
     case SWAP_ENDS:
         swap_reversed(s->a + from, s->b + (s->n - to), to - from);
+        break;
+    case SWAP_LINES:
+        swap_lines(s, i, from, to);
         break;
     case COMPLEMENT:
         copy_complemented(s->a + from, s->a + from, to - from);
@@ -216,6 +320,9 @@ static int step_part(void *ctx, unsigned i)
     case COPY_REVERSED:
         copy_reversed(s->a + from, s->b + (s->n - to), to - from);
         break;
+    case COPY_LINES:
+        copy_lines(s, i, from, to);
+        break;
     }
     return 0;
 }
@@ -226,6 +333,8 @@ static int step_run(struct step *s, mmio_error *err)
     unsigned cpus = mmio_cpu_count();
 
     s->parts = s->n >= PARALLEL_MIN && cpus > 1 ? cpus : 1;
+    if (s->parts > MAX_PARTS)
+        s->parts = MAX_PARTS;
     if (s->parts > 1)
         return parallel_run(s->parts, step_part, s, err);
     return step_part(s, 0);
@@ -240,18 +349,14 @@ struct invert {
     mmio_file *source;        /* with -o: FILE, which OUTPUT is made from */
     size_t window;            /* the most bytes mapped at once */
     mmio_view front, back;    /* mapped now; unmapped again after a fault */
+    struct bytescan ends;     /* -l: the line end */
+    uint64_t runs_up, runs_down; /* -l: the runs not yet reversed lie from
+                                    RUNS_UP to RUNS_DOWN (and elsewhere
+                                    only inside bytes not yet final) */
     mmio_error err;
     struct progress progress;
 };
 
-/* Exchanges A[i] and B[N-1-i] for every i, on every processor. */
-static int swap_ends(struct invert *inv, unsigned char *a, unsigned char *b,
-                     size_t n)
-{
-    struct step s = { .kernel = SWAP_ENDS, .a = a, .b = b, .n = n };
-
-    return step_run(&s, &inv->err);
-}
 
 /* Maps [OFFSET, OFFSET+LENGTH) to be changed: writable, its pages made
  * so up front rather than one fault at a time. */
@@ -277,9 +382,56 @@ static void window_unmap(mmio_view *v)
         mmio_unmap(v, NULL);
 }
 
-/* Reverses the bytes [LO, HI): the two ends a window at a time, then the
- * middle, which fits in one. */
-static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi)
+static int reverse_each_run(struct invert *inv, uint64_t lo, uint64_t hi);
+
+/* Reverses the runs that cross the edges of the territories E of a
+ * _LINES step of PARTS parts, now that the step's windows are gone: A's
+ * in order up from RUNS_UP, B's in order down from RUNS_DOWN. */
+static int reverse_open_runs(struct invert *inv, const struct edges *e,
+                             unsigned parts)
+{
+    for (unsigned i = 0; i < 2 * parts; i += 2) {
+        if (!e[i].any)
+            continue;
+        progress_add(&inv->progress, e[i].last - e[i].first);
+        if (reverse_each_run(inv, inv->runs_up, e[i].first) < 0)
+            return -1;
+        inv->runs_up = e[i].last + 1;
+    }
+    for (unsigned i = 1; i < 2 * parts; i += 2) {
+        if (!e[i].any)
+            continue;
+        progress_add(&inv->progress, e[i].last - e[i].first);
+        if (reverse_each_run(inv, e[i].last + 1, inv->runs_down) < 0)
+            return -1;
+        inv->runs_down = e[i].first;
+    }
+    return 0;
+}
+
+/* Runs KERNEL (SWAP_ENDS, or SWAP_LINES for -l) on the N bytes at A and
+ * B, mapped at offsets A_AT and B_AT, on every processor; then unmaps
+ * the windows, and for -l reverses the runs left open at the edges. */
+static int swap_windows(struct invert *inv, enum kernel kernel,
+                        unsigned char *a, uint64_t a_at, unsigned char *b,
+                        uint64_t b_at, size_t n)
+{
+    struct step s = { .kernel = kernel, .a = a, .b = b, .n = n,
+                      .ends = &inv->ends };
+    struct edges e[2 * MAX_PARTS];
+
+    if (step_run(&s, &inv->err) < 0)
+        return -1;
+    step_edges(&s, a_at, b_at, e);
+    window_unmap(&inv->front);
+    window_unmap(&inv->back);
+    return kernel == SWAP_LINES ? reverse_open_runs(inv, e, s.parts) : 0;
+}
+
+/* Reverses the bytes [LO, HI) with KERNEL (SWAP_ENDS or SWAP_LINES): the
+ * two ends a window at a time, then the middle, which fits in one. */
+static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi,
+                         enum kernel kernel)
 {
     size_t n;
 
@@ -288,11 +440,10 @@ static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi)
         if (window_map(inv, &inv->front, lo, k) < 0
             || window_map(inv, &inv->back, hi - k, k) < 0)
             return -1;
-        if (swap_ends(inv, inv->front.data, inv->back.data, k) < 0)
-            return -1;
-        window_unmap(&inv->front);
-        window_unmap(&inv->back);
         progress_add(&inv->progress, 2 * (uint64_t)k);
+        if (swap_windows(inv, kernel, inv->front.data, lo, inv->back.data,
+                         hi - k, k) < 0)
+            return -1;
         lo += k;
         hi -= k;
     }
@@ -301,11 +452,9 @@ static int reverse_range(struct invert *inv, uint64_t lo, uint64_t hi)
     if (window_map(inv, &inv->front, lo, hi - lo) < 0)
         return -1;
     n = (size_t)(hi - lo);
-    if (swap_ends(inv, inv->front.data, inv->front.data + n - n / 2, n / 2) < 0)
-        return -1;
-    window_unmap(&inv->front);
-    progress_add(&inv->progress, hi - lo);
-    return 0;
+    progress_add(&inv->progress, n);
+    return swap_windows(inv, kernel, inv->front.data, lo,
+                        inv->front.data + n - n / 2, lo + n - n / 2, n / 2);
 }
 
 /* Runs step S on [LO, LO+N), mapped to be changed as S's A. */
@@ -400,7 +549,7 @@ static int reverse_each_run(struct invert *inv, uint64_t lo, uint64_t hi)
         progress_add(&inv->progress, next - lo);
         if (next == lo) { /* a run longer than a window starts here */
             if (find_run_end(inv, lo, hi, &run_end) < 0
-                || reverse_range(inv, lo, run_end) < 0)
+                || reverse_range(inv, lo, run_end, SWAP_ENDS) < 0)
                 return -1;
             next = run_end < hi ? run_end + 1 : hi;
         }
@@ -421,7 +570,7 @@ static int reverse_each_record(struct invert *inv, uint64_t lo, uint64_t hi,
         if (per_window == 0) /* a record larger than a window */
             n = size;
         if (n == size && size > inv->window) {
-            if (reverse_range(inv, lo, lo + size) < 0)
+            if (reverse_range(inv, lo, lo + size, SWAP_ENDS) < 0)
                 return -1;
         } else {
             struct step s = { .kernel = RECORDS, .record_size = (size_t)size };
@@ -448,15 +597,19 @@ static int ends_in_line_end(struct invert *inv, uint64_t offset, bool *yes)
 
 /* Fills [LO, HI) of the output from [LO, HI) of the source with KERNEL:
  * COPY or COPY_COMPLEMENTED byte for byte, COPY_REVERSED backwards (the
- * output's windows from the front, the source's from the back). */
+ * output's windows from the front, the source's from the back), and
+ * COPY_LINES so, reversing the runs as it goes (-l). */
 static int copy_range(struct invert *inv, uint64_t lo, uint64_t hi,
                       enum kernel kernel)
 {
+    bool backwards = kernel == COPY_REVERSED || kernel == COPY_LINES;
+
     for (uint64_t done = 0; done < hi - lo;) {
         uint64_t left = hi - lo - done;
         size_t n = left < inv->window ? (size_t)left : inv->window;
-        uint64_t from = kernel == COPY_REVERSED ? hi - done - n : lo + done;
-        struct step s = { .kernel = kernel, .n = n };
+        uint64_t from = backwards ? hi - done - n : lo + done;
+        struct step s = { .kernel = kernel, .n = n, .ends = &inv->ends };
+        struct edges e[2 * MAX_PARTS];
         if (window_peek(inv, inv->source, &inv->back, from, n) < 0
             || window_map(inv, &inv->front, lo + done, n) < 0)
             return -1;
@@ -464,9 +617,12 @@ static int copy_range(struct invert *inv, uint64_t lo, uint64_t hi,
         s.b = inv->back.data;
         if (step_run(&s, &inv->err) < 0)
             return -1;
+        step_edges(&s, lo + done, from, e);
         window_unmap(&inv->front);
         window_unmap(&inv->back);
         progress_add(&inv->progress, n);
+        if (kernel == COPY_LINES && reverse_open_runs(inv, e, s.parts) < 0)
+            return -1;
         done += n;
     }
     return 0;
@@ -476,15 +632,18 @@ static int copy_range(struct invert *inv, uint64_t lo, uint64_t hi,
 static int reverse_whole(struct invert *inv, uint64_t lo, uint64_t hi)
 {
     return inv->source ? copy_range(inv, lo, hi, COPY_REVERSED)
-                       : reverse_range(inv, lo, hi);
+                       : reverse_range(inv, lo, hi, SWAP_ENDS);
 }
 
 /* ---- Modes ------------------------------------------------------------------ */
 
-/* Reverses the lines of [LO, HI): all bytes, then each line back.  A final
- * line end stays at the end, so that the result is tac's. */
+/* Reverses the lines of [LO, HI): all bytes, then each line back, in one
+ * pass: each block of reversed bytes gets the lines it completes reversed
+ * at once, and the lines that cross blocks are reversed as they close.
+ * A final line end stays at the end, so that the result is tac's. */
 static int invert_lines(struct invert *inv, uint64_t lo, uint64_t hi)
 {
+    unsigned char end = inv->opt->line_end;
     bool final_end;
 
     if (hi == lo)
@@ -496,9 +655,13 @@ static int invert_lines(struct invert *inv, uint64_t lo, uint64_t hi)
         if (inv->source && copy_range(inv, hi, hi + 1, COPY) < 0)
             return -1;
     }
-    if (reverse_whole(inv, lo, hi) < 0)
+    bytescan_init(&inv->ends, -128, end, end, end);
+    inv->runs_up = lo;
+    inv->runs_down = hi;
+    if (inv->source ? copy_range(inv, lo, hi, COPY_LINES) < 0
+                    : reverse_range(inv, lo, hi, SWAP_LINES) < 0)
         return -1;
-    return reverse_each_run(inv, lo, hi);
+    return reverse_each_run(inv, inv->runs_up, inv->runs_down);
 }
 
 /* How many units of work (bytes touched) the mode makes of LENGTH bytes. */
