@@ -494,6 +494,13 @@ size_t tool_window(void)
     return MMIO_DEFAULT_WINDOW;
 }
 
+bool tool_simd_allowed(void)
+{
+    const char *text = getenv("MMTOOLS_NO_SIMD");
+
+    return !text || !*text;
+}
+
 mmio_file *tool_create_output(const char *path, uint64_t size)
 {
     mmio_error err;

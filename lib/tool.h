@@ -78,6 +78,11 @@ int tool_finish(int status);
  * files take the paths of files larger than the address space. */
 size_t tool_window(void);
 
+/* Whether a tool may take its vector (SIMD) paths where the processor has
+ * them: yes, unless the environment variable MMTOOLS_NO_SIMD is set and
+ * not empty, so that a suite can run the portable paths too. */
+bool tool_simd_allowed(void);
+
 /* Creates PATH atomically (mmio_create with MMIO_ATOMIC) as a regular file
  * of SIZE bytes, to be filled through a mapping and committed; NULL after
  * reporting a failure (a destination that is not a regular file too). */

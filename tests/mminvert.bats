@@ -147,6 +147,8 @@ assert_inverts_to() {
                  print substr($text, rand(1400000 - $n), $n), "\n" }' > "$T/in"
     tac "$T/in" > "$T/want"
     WINDOWS="1G 3000001 1000003 65537" assert_inverts_to -l
+    # The same through the portable code where the vector code is taken.
+    MMTOOLS_NO_SIMD=1 WINDOWS="1G 1000003" assert_inverts_to -l
     # Without a final newline, and with NUL line ends.
     truncate -s -1 "$T/in"
     perl_of "$T/in" '$_ = join "\n", reverse split /\n/, $_, -1' "$T/want"

@@ -93,9 +93,38 @@ static void swap_reversed(unsigned char *a, unsigned char *b, size_t n)
     }
 }
 
+/* Exchanges the W-byte words (W 8, 4 or 2) at P and Q - W, each with its
+ * bytes reversed; when they overlap, both are read before either is
+ * written, which leaves the bytes between reversed too. */
+#define SWAP_WORDS(bits, p, q)                                             \
+    do {                                                                   \
+        uint##bits##_t x_, y_;                                             \
+        memcpy(&x_, (p), sizeof x_);                                       \
+        memcpy(&y_, (q) - sizeof y_, sizeof y_);                           \
+        x_ = __builtin_bswap##bits(x_);                                    \
+        y_ = __builtin_bswap##bits(y_);                                    \
+        memcpy((p), &y_, sizeof y_);                                       \
+        memcpy((q) - sizeof x_, &x_, sizeof x_);                           \
+    } while (0)
+
+/* Reverses the N bytes at P: words from both ends, then the middle of
+ * under 16 bytes with one pair of (overlapping) words; short lines are
+ * most of a text file's runs. */
 static void reverse_bytes(unsigned char *p, size_t n)
 {
-    swap_reversed(p, p + n - n / 2, n / 2);
+    unsigned char *q = p + n;
+
+    for (; q - p >= 16; p += 8, q -= 8)
+        SWAP_WORDS(64, p, q);
+    if (q - p >= 8)
+        SWAP_WORDS(64, p, q);
+    else if (q - p >= 4)
+        SWAP_WORDS(32, p, q);
+    else if (q - p >= 2) {
+        unsigned char t = p[0];
+        p[0] = q[-1];
+        q[-1] = t;
+    }
 }
 
 /* DST[i] = SRC[N-1-i] for every i. */
@@ -162,22 +191,128 @@ static size_t next_end(struct bytescan_cursor *c, const unsigned char *p)
     return (size_t)(bytescan_next(c) - p);
 }
 
-/* Adds the N final bytes at P to T, next to what it holds (BELOW: just
- * before it), and reverses each run they complete. */
-static void territory_add(struct territory *t, const struct bytescan *ends,
-                          unsigned char *p, size_t n, bool below)
+/* Reverses each run between two line ends in the N bytes at P; false when
+ * there is no line end, else true with the offsets of the first and the
+ * last in *FIRST and *LAST. */
+typedef bool inner_runs_fn(const struct bytescan *ends, unsigned char *p,
+                           size_t n, size_t *first, size_t *last);
+
+static bool reverse_inner_runs(const struct bytescan *ends, unsigned char *p,
+                               size_t n, size_t *first, size_t *last)
 {
     struct bytescan_cursor c;
-    size_t first, last, next;
+    size_t next;
 
     bytescan_start(&c, ends, p, p + n);
-    first = last = next_end(&c, p);
-    if (first == n)
-        return;
+    *first = *last = next_end(&c, p);
+    if (*first == n)
+        return false;
     while ((next = next_end(&c, p)) < n) {
-        reverse_bytes(p + last + 1, next - last - 1);
-        last = next;
+        reverse_bytes(p + *last + 1, next - *last - 1);
+        *last = next;
     }
+    return true;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+static const unsigned char byte_index[64] = {
+     0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+    32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
+};
+
+/* The first N (at most 64) bits set. */
+VBMI static inline __mmask64 first_bits(size_t n)
+{
+    return n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+}
+
+/* reverse_bytes without a branch on the length up to 64 bytes: one
+ * permutation, and loads and stores masked to the run. */
+VBMI static inline void reverse_bytes_vbmi(unsigned char *p, size_t n,
+                                           __m512i index)
+{
+    __mmask64 run = first_bits(n);
+    __m512i from = _mm512_sub_epi8(_mm512_set1_epi8((char)(n - 1)), index);
+
+    if (n > 64) {
+        reverse_bytes(p, n);
+        return;
+    }
+    _mm512_mask_storeu_epi8(p, run, _mm512_permutexvar_epi8(
+                                from, _mm512_maskz_loadu_epi8(run, p)));
+}
+
+/* reverse_inner_runs with AVX-512: 64 bytes compared at once, the short
+ * runs (most lines) reversed without branching on their length.  Reversing
+ * a run moves no line end, so a block's mask stays true. */
+VBMI static bool reverse_inner_runs_vbmi(const struct bytescan *ends,
+                                         unsigned char *p, size_t n,
+                                         size_t *first, size_t *last)
+{
+    __m512i index = _mm512_loadu_si512(byte_index);
+    __m512i end = _mm512_set1_epi8((char)ends->eq[0]);
+    bool any = false;
+
+    for (size_t at = 0; at < n; at += 64) {
+        __mmask64 in = first_bits(n - at);
+        __mmask64 hits = _mm512_mask_cmpeq_epi8_mask(
+            in, _mm512_maskz_loadu_epi8(in, p + at), end);
+        for (; hits; hits &= hits - 1) {
+            size_t e = at + (size_t)__builtin_ctzll(hits);
+            if (any)
+                reverse_bytes_vbmi(p + *last + 1, e - *last - 1, index);
+            else
+                *first = e;
+            *last = e;
+            any = true;
+        }
+    }
+    return any;
+}
+
+/* The fastest reverse_inner_runs this processor has. */
+static inner_runs_fn *choose_inner_runs(void)
+{
+    __builtin_cpu_init();
+    if (tool_simd_allowed() && __builtin_cpu_supports("avx512vbmi")
+        && __builtin_cpu_supports("avx512bw"))
+        return reverse_inner_runs_vbmi;
+    return reverse_inner_runs;
+}
+#else
+static inner_runs_fn *choose_inner_runs(void)
+{
+    return reverse_inner_runs;
+}
+#endif
+
+/* The line ends, and how the runs between them are reversed. */
+struct line_ends {
+    struct bytescan set;
+    inner_runs_fn *reverse_inner_runs;
+};
+
+static void line_ends_init(struct line_ends *e, unsigned char end)
+{
+    bytescan_init(&e->set, -128, end, end, end);
+    e->reverse_inner_runs = choose_inner_runs();
+}
+
+/* Adds the N final bytes at P to T, next to what it holds (BELOW: just
+ * before it), and reverses each run they complete. */
+static void territory_add(struct territory *t, const struct line_ends *ends,
+                          unsigned char *p, size_t n, bool below)
+{
+    size_t first, last;
+
+    if (!ends->reverse_inner_runs(&ends->set, p, n, &first, &last))
+        return;
     if (!t->first) {
         t->first = p + first;
         t->last = p + last;
@@ -214,7 +349,7 @@ struct step {
     size_t record_size;    /* RECORDS */
     unsigned char line_end;
     bool final;            /* RUNS: END ends a run too */
-    const struct bytescan *ends;  /* _LINES: the line end */
+    const struct line_ends *ends; /* _LINES */
     struct territory seen[2 * MAX_PARTS]; /* _LINES: part I's in A at 2I,
                                              in B at 2I+1 */
     unsigned parts;
@@ -349,7 +484,7 @@ struct invert {
     mmio_file *source;        /* with -o: FILE, which OUTPUT is made from */
     size_t window;            /* the most bytes mapped at once */
     mmio_view front, back;    /* mapped now; unmapped again after a fault */
-    struct bytescan ends;     /* -l: the line end */
+    struct line_ends ends;    /* -l */
     uint64_t runs_up, runs_down; /* -l: the runs not yet reversed lie from
                                     RUNS_UP to RUNS_DOWN (and elsewhere
                                     only inside bytes not yet final) */
@@ -643,7 +778,6 @@ static int reverse_whole(struct invert *inv, uint64_t lo, uint64_t hi)
  * A final line end stays at the end, so that the result is tac's. */
 static int invert_lines(struct invert *inv, uint64_t lo, uint64_t hi)
 {
-    unsigned char end = inv->opt->line_end;
     bool final_end;
 
     if (hi == lo)
@@ -655,7 +789,7 @@ static int invert_lines(struct invert *inv, uint64_t lo, uint64_t hi)
         if (inv->source && copy_range(inv, hi, hi + 1, COPY) < 0)
             return -1;
     }
-    bytescan_init(&inv->ends, -128, end, end, end);
+    line_ends_init(&inv->ends, inv->opt->line_end);
     inv->runs_up = lo;
     inv->runs_down = hi;
     if (inv->source ? copy_range(inv, lo, hi, COPY_LINES) < 0
