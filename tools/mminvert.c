@@ -232,18 +232,37 @@ VBMI static inline __mmask64 first_bits(size_t n)
     return n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
 }
 
-/* reverse_bytes without a branch on the length up to 64 bytes: one
- * permutation, and loads and stores masked to the run. */
+/* The 64 bytes of X in reverse order. */
+VBMI static inline __m512i reversed64(__m512i x, __m512i index)
+{
+    return _mm512_permutexvar_epi8(
+        _mm512_sub_epi8(_mm512_set1_epi8(63), index), x);
+}
+
+/* reverse_bytes with AVX-512: 64-byte blocks from both ends, a middle of
+ * 64 to 127 bytes as two overlapping blocks, and one under 64 bytes (most
+ * lines) with one permutation and masked loads and stores, without a
+ * branch on its length. */
 VBMI static inline void reverse_bytes_vbmi(unsigned char *p, size_t n,
                                            __m512i index)
 {
-    __mmask64 run = first_bits(n);
-    __m512i from = _mm512_sub_epi8(_mm512_set1_epi8((char)(n - 1)), index);
+    unsigned char *q = p + n;
+    __mmask64 run;
+    __m512i from;
 
-    if (n > 64) {
-        reverse_bytes(p, n);
+    for (; q - p >= 128; p += 64, q -= 64) {
+        __m512i x = _mm512_loadu_si512(p), y = _mm512_loadu_si512(q - 64);
+        _mm512_storeu_si512(p, reversed64(y, index));
+        _mm512_storeu_si512(q - 64, reversed64(x, index));
+    }
+    if (q - p >= 64) {
+        __m512i x = _mm512_loadu_si512(p), y = _mm512_loadu_si512(q - 64);
+        _mm512_storeu_si512(p, reversed64(y, index));
+        _mm512_storeu_si512(q - 64, reversed64(x, index));
         return;
     }
+    run = first_bits((size_t)(q - p));
+    from = _mm512_sub_epi8(_mm512_set1_epi8((char)(q - p - 1)), index);
     _mm512_mask_storeu_epi8(p, run, _mm512_permutexvar_epi8(
                                 from, _mm512_maskz_loadu_epi8(run, p)));
 }
@@ -333,8 +352,13 @@ static void territory_add(struct territory *t, const struct line_ends *ends,
 
 enum kernel {
     SWAP_ENDS, SWAP_LINES, COMPLEMENT, RUNS, RECORDS,  /* on A in place */
-    COPY, COPY_COMPLEMENTED, COPY_REVERSED, COPY_LINES /* from B into A */
+    COPY, COPY_COMPLEMENTED, COPY_REVERSED, COPY_LINES /* from B into A:
+                                                          keep them last */
 };
+
+/* The copy kernels write this much of the output at a time before they
+ * send it on to disk. */
+#define WRITE_BEHIND ((size_t)8 << 20)
 
 /* The _LINES kernels reverse the bytes in blocks this size, and then the
  * runs each block completes, while it is in the cache. */
@@ -345,6 +369,7 @@ enum kernel {
 struct step {
     enum kernel kernel;
     unsigned char *a, *b;  /* SWAP_ENDS: the two ends; a copy: to A from B */
+    mmio_view *view_a;     /* a copy: the output's view, A its data */
     size_t n;              /* bytes (SWAP_ENDS: of each end) */
     size_t record_size;    /* RECORDS */
     unsigned char line_end;
@@ -420,6 +445,37 @@ static void copy_lines(struct step *s, unsigned i, size_t from,
     }
 }
 
+/* A copy kernel on [FROM, TO) of part I. */
+static void copy_piece(struct step *s, unsigned i, size_t from, size_t to)
+{
+    switch (s->kernel) {
+    case COPY:
+        memcpy(s->a + from, s->b + from, to - from);
+        break;
+    case COPY_COMPLEMENTED:
+        copy_complemented(s->a + from, s->b + from, to - from);
+        break;
+    case COPY_REVERSED:
+        copy_reversed(s->a + from, s->b + (s->n - to), to - from);
+        break;
+    default:
+        copy_lines(s, i, from, to);
+        break;
+    }
+}
+
+/* A copy kernel on [FROM, TO) of part I a piece at a time, each piece of
+ * the output sent on its way to disk when done, so that the commit's
+ * flush finds little left. */
+static void copy_part(struct step *s, unsigned i, size_t from, size_t to)
+{
+    for (size_t at = from; at < to; at += WRITE_BEHIND) {
+        size_t n = to - at < WRITE_BEHIND ? to - at : WRITE_BEHIND;
+        copy_piece(s, i, at, at + n);
+        mmio_flush(s->view_a, at, n, MMIO_ASYNC, NULL);
+    }
+}
+
 static int step_part(void *ctx, unsigned i)
 {
     struct step *s = ctx;
@@ -427,6 +483,10 @@ static int step_part(void *ctx, unsigned i)
 
     if (from >= to)
         return 0;
+    if (s->kernel >= COPY) {
+        copy_part(s, i, from, to);
+        return 0;
+    }
     switch (s->kernel) {
     case SWAP_ENDS:
         swap_reversed(s->a + from, s->b + (s->n - to), to - from);
@@ -446,17 +506,7 @@ static int step_part(void *ctx, unsigned i)
         for (size_t r = from; r < to; r += s->record_size)
             reverse_bytes(s->a + r, s->record_size);
         break;
-    case COPY:
-        memcpy(s->a + from, s->b + from, to - from);
-        break;
-    case COPY_COMPLEMENTED:
-        copy_complemented(s->a + from, s->b + from, to - from);
-        break;
-    case COPY_REVERSED:
-        copy_reversed(s->a + from, s->b + (s->n - to), to - from);
-        break;
-    case COPY_LINES:
-        copy_lines(s, i, from, to);
+    default:
         break;
     }
     return 0;
@@ -750,6 +800,7 @@ static int copy_range(struct invert *inv, uint64_t lo, uint64_t hi,
             return -1;
         s.a = inv->front.data;
         s.b = inv->back.data;
+        s.view_a = &inv->front;
         if (step_run(&s, &inv->err) < 0)
             return -1;
         step_edges(&s, lo + done, from, e);
