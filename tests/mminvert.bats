@@ -219,6 +219,23 @@ assert_inverts_to() {
     assert_same_bytes "$T/want" "$T/new"
 }
 
+@test "-o sends the output on its way to disk as it is made" {
+    require_posix "sync_file_range is Linux's"
+    command -v strace > /dev/null || skip "strace is not installed"
+    # 20 MB: the threads' parts each pass the 8 MiB after which the part
+    # made so far goes on to disk, before the commit's flush.
+    random_file "$T/in" 999 5 $'ab\n'
+    printf '\n' >> "$T/in"
+    for i in $(seq 20000); do cat "$T/in"; done > "$T/big"
+    tac "$T/big" > "$T/want"
+    run strace -f -o "$T/trace" -e trace=sync_file_range \
+        "$(tool_path mminvert)" -l -o "$T/o" "$T/big"
+    assert_success
+    assert_same_bytes "$T/want" "$T/o"
+    grep -q 'sync_file_range(.*SYNC_FILE_RANGE_WRITE' "$T/trace" ||
+        fail "no writeback started: $(cat "$T/trace")"
+}
+
 @test "-o may name FILE itself" {
     printf 'abc' > "$T/f"
     run mminvert -o "$T/f" "$T/f"
