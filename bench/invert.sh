@@ -54,7 +54,8 @@ done
 
 # What no tool can beat here: the same number of bytes copied into a new
 # file by the kernel alone (cat uses copy_file_range), without and with
-# the flush to disk that mminvert's atomic -o does before its rename; and
+# the flush to disk that mminvert's atomic -o does before its rename; the
+# disk itself taking as many bytes past the page cache (O_DIRECT); and
 # mminvert's cheapest change in place (-c: one pass over the bytes).
 floors=$work/floors.md
 {
@@ -63,6 +64,7 @@ floors=$work/floors.md
 } > "$floors"
 floor_cases="copy into a file (cat: copy_file_range)|cat $data > $work/out
 copy into a file, flushed (cat, then sync of the file)|cat $data > $work/out && sync $work/out
+the disk alone (dd oflag=direct bs=4M of zeros)|dd if=/dev/zero of=$work/out bs=4M count=$((size_mib / 4)) oflag=direct status=none
 complement in place (mminvert -c)|$mminvert -c $work/inplace"
 printf "%s\n" "$floor_cases" | while IFS='|' read -r name cmd; do
     hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
