@@ -5,6 +5,7 @@
 #define TOOL_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mmio.h"
