@@ -361,6 +361,20 @@ same_as_sort() {
     [ "$stderr" = "mmsort: open failed: $T/fifo: not a regular file" ] || fail "said '$stderr'"
 }
 
+@test "-I reports a file it cannot sort and still sorts the others, exit 2" {
+    printf 'b\na\n' > "$T/a"
+    printf 'd\nc\n' > "$T/b"
+    mkdir "$T/dir"
+    run --separate-stderr mmsort -I "$T/a" "$T/missing" "$T/dir" - "$T/b"
+    assert_failure 2
+    [ "$(cat "$T/a")" = "$(printf 'a\nb')" ]
+    [ "$(cat "$T/b")" = "$(printf 'c\nd')" ]
+    [ "${#stderr_lines[@]}" -eq 3 ] || fail "said: $stderr"
+    assert_error "${stderr_lines[0]}" "mmsort: open failed: $T/missing" "No such file or directory"
+    assert_error "${stderr_lines[1]}" "mmsort: open failed: $T/dir" "Is a directory"
+    [ "${stderr_lines[2]}" = "mmsort: standard input cannot be sorted in place" ]
+}
+
 @test "-I on a file it may read but not write: exit 2, file untouched" {
     require_posix "POSIX permissions"
     command -v setpriv > /dev/null || skip "setpriv is not installed"

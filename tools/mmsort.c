@@ -145,18 +145,23 @@ void xdie(const char *format, ...)
     exit(tool_finish(SORT_TROUBLE));
 }
 
-/* "mmsort: WHAT: PATH: REASON", then exit 2. */
-void xdie_error(const char *what, const mmio_error *err)
-    __attribute__((noreturn));
-
-void xdie_error(const char *what, const mmio_error *err)
+/* "mmsort: WHAT: PATH: REASON". */
+void warn_error(const char *what, const mmio_error *err)
 {
     char reason[256];
 
     mmio_strerror(err->code, reason, sizeof reason);
     if (!err->path)
-        xdie("%s: %s", what, reason);
-    xdie("%s: %s: %s", what, tool_quote(err->path), reason);
+        tool_warn("%s: %s", what, reason);
+    else
+        tool_warn("%s: %s: %s", what, tool_quote(err->path), reason);
+}
+
+/* "mmsort: WHAT: PATH: REASON", then exit 2. */
+void xdie_error(const char *what, const mmio_error *err)
+{
+    warn_error(what, err);
+    exit(tool_finish(SORT_TROUBLE));
 }
 
 /* ---- Options ---------------------------------------------------------------- */
@@ -440,22 +445,32 @@ static int check_order(struct sort *s, char **names, int count)
     return check.disorder ? SORT_DISORDER : 0;
 }
 
-/* -I: sorts each FILE where it is, one after the other. */
+/* -I: sorts each FILE where it is, one after the other; one that cannot
+ * be opened is reported and the others are still sorted (status 2). */
 static int sort_in_place(struct sort *s, char **names, int count)
 {
+    static char *standard_input[] = { "-" };
     mmio_error err;
-    int i = 0;
+    int status = 0;
 
-    do {
-        load_inputs(s, names + i, count > 0);
-        if (parallel_run(1, sort_guarded, s, &err) < 0)
-            xdie_shrunk(s);
-        write_in_place(s);
+    if (count == 0) {
+        names = standard_input;
+        count = 1;
+    }
+    for (int i = 0; i < count; i++) {
+        if (load_in_place(s, names[i])) {
+            if (parallel_run(1, sort_guarded, s, &err) < 0)
+                xdie_shrunk(s);
+            write_in_place(s);
+        } else
+            status = SORT_TROUBLE;
         release_inputs(s);
         free(s->lines);
         free(s->inputs);
-    } while (++i < count);
-    return 0;
+        s->lines = NULL;
+        s->inputs = NULL;
+    }
+    return status;
 }
 
 /* --record-size: the options that apply go to sortrecords.c. */

@@ -98,7 +98,7 @@ static void open_run(const struct run *r, struct input *in)
     mmio_error err;
 
     if (r->name) {
-        load_input(in, r->name, false);
+        load_input(in, r->name);
         return;
     }
     in->name = NULL;

@@ -10,36 +10,57 @@
 
 #include "sorttext.h"
 
-/* Opens one operand: with -I, a regular file to be written. */
-static void open_input(struct input *in, const char *name, bool in_place)
+/* Opens one operand to be read. */
+static void open_input(struct input *in, const char *name)
 {
     mmio_error err;
 
     in->name = name;
-    if (in_place && strcmp(name, "-") == 0)
-        xdie("standard input cannot be sorted in place");
     in->file = strcmp(name, "-") == 0 ? mmio_stdin(&err)
-               : mmio_open(name, in_place ? MMIO_RDWR | MMIO_REGULAR_ONLY
-                                          : MMIO_RDONLY, &err);
+                                      : mmio_open(name, MMIO_RDONLY, &err);
     if (!in->file)
-        xdie_error(in_place ? "open failed" : "cannot read", &err);
+        xdie_error("cannot read", &err);
 }
 
-/* Loads an open operand whole: with -I, mapped to be written. */
-static void map_input(struct input *in, bool in_place)
+/* Loads an open operand whole. */
+static void map_input(struct input *in)
 {
     mmio_error err;
 
-    if (mmio_load(in->file, in_place ? MMIO_MAP_SHARED : MMIO_MAP_READ,
-                  &in->view, &err) < 0)
+    if (mmio_load(in->file, MMIO_MAP_READ, &in->view, &err) < 0)
         xdie_error("read failed", &err);
     mmio_advise(&in->view, MMIO_WILLNEED);
 }
 
-void load_input(struct input *in, const char *name, bool in_place)
+void load_input(struct input *in, const char *name)
 {
-    open_input(in, name, in_place);
-    map_input(in, in_place);
+    open_input(in, name);
+    map_input(in);
+}
+
+bool load_in_place(struct sort *s, const char *name)
+{
+    struct input *in = calloc(1, sizeof *in);
+    mmio_error err;
+
+    if (!in)
+        xdie("memory exhausted");
+    s->inputs = in;
+    in->name = name;
+    if (strcmp(name, "-") == 0) {
+        tool_warn("standard input cannot be sorted in place");
+        return false;
+    }
+    in->file = mmio_open(name, MMIO_RDWR | MMIO_REGULAR_ONLY, &err);
+    if (!in->file || mmio_load(in->file, MMIO_MAP_SHARED, &in->view, &err) < 0) {
+        warn_error(in->file ? "read failed" : "open failed", &err);
+        mmio_close(in->file, NULL);
+        return false;
+    }
+    mmio_advise(&in->view, MMIO_WILLNEED);
+    s->input_count = 1;
+    find_lines(s);
+    return true;
 }
 
 /* Reads IN's stream into its buffer after the HELD bytes there, until the
@@ -65,9 +86,9 @@ void fill_buffer(struct input *in, size_t held)
  * for sort_stream. */
 static void open_to_sort(struct input *in, const char *name, size_t capacity)
 {
-    open_input(in, name, false);
+    open_input(in, name);
     if (mmio_kind(in->file) == MMIO_KIND_REGULAR) {
-        map_input(in, false);
+        map_input(in);
         return;
     }
     in->buffer = malloc(capacity);
@@ -378,7 +399,7 @@ void load_inputs(struct sort *s, char **names, size_t count)
         if (s->max_lines) /* sorting: within the budget */
             open_to_sort(&s->inputs[i], names[i], stream_buffer_size(&s->options));
         else
-            load_input(&s->inputs[i], names[i], s->options.in_place);
+            load_input(&s->inputs[i], names[i]);
         s->external |= s->inputs[i].more;
         s->input_count++;
     }

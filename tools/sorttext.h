@@ -78,13 +78,19 @@ void xdie(const char *format, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 void xdie_error(const char *what, const mmio_error *err)
     __attribute__((noreturn));
+/* The same message, without the exit. */
+void warn_error(const char *what, const mmio_error *err);
 
 /* mmsort.c: sorts S's lines, then drops duplicates for -u; for
  * parallel_run, in a guard. */
 int sort_guarded(void *arg, unsigned index);
 
 /* sortinput.c */
-void load_input(struct input *in, const char *name, bool in_place);
+void load_input(struct input *in, const char *name);
+/* -I: opens and maps NAME as S's one input, to be written, and finds its
+ * lines; false after reporting why it cannot be (S->inputs is still
+ * allocated), so that the other files are still sorted. */
+bool load_in_place(struct sort *s, const char *name);
 void fill_buffer(struct input *in, size_t held);
 uint64_t input_bytes(const struct sort *s);
 void release_inputs(struct sort *s);
