@@ -286,6 +286,20 @@ EOF
     assert_refused "$T/in: incomplete UTF-8 sequence at byte offset 1300"
 }
 
+@test "a file OUTPUT is sent on its way to disk as it is made" {
+    require_posix "sync_file_range is Linux's"
+    command -v strace > /dev/null || skip "strace is not installed"
+    printf 'plain ASCII text\n' > "$T/in"
+    # LeakSanitizer cannot work under ptrace.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        run strace -f -o "$T/trace" -e trace=sync_file_range \
+        "$(tool_path mmconv)" -t UTF-16LE "$T/in" "$T/out"
+    assert_success
+    iconv -f ASCII -t UTF-16LE "$T/in" | cmp - "$T/out"
+    grep -q 'sync_file_range(.*SYNC_FILE_RANGE_WRITE' "$T/trace" ||
+        fail "no writeback started: $(cat "$T/trace")"
+}
+
 @test "an OUTPUT that existed keeps its content when the input is invalid" {
     mkdir "$T/d"
     printf 'old content' > "$T/d/out"
