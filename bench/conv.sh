@@ -32,11 +32,11 @@ fi
 cat "$ascii" "$mixed" > /dev/null # warm the page cache
 for case in "ASCII $ascii" "UTF-8 $mixed"; do
     set -- $case
-    iconv -f "$1" -t UTF-16LE "$2" > "$work/want"
+    iconv -f "$1" -t UTF-16LE "$2" > "$work/want-$1"
     "$mmconv" -f "$1" -t UTF-16LE "$2" "$work/out"
-    cmp -s "$work/want" "$work/out" || { echo "bench: mmconv differs from iconv ($1)" >&2; exit 1; }
+    cmp -s "$work/want-$1" "$work/out" || { echo "bench: mmconv differs from iconv ($1)" >&2; exit 1; }
 done
-rm -f "$work/want" "$work/out"
+rm -f "$work/out"
 
 # case name | iconv command | mmconv command
 cases="ASCII to UTF-16LE, ${size_mib} MiB|iconv -f ASCII -t UTF-16LE $ascii > $work/out|$mmconv -f ASCII -t UTF-16LE $ascii $work/out
@@ -56,6 +56,28 @@ EOT
         printf "| %s | %.3f | %.3f | %.1fx |\n", n, p, o, p / o }' >> "$table"
 done
 
+# What no converter can beat here: each case's output (iconv's, kept from
+# the check above) copied into a new file by the kernel alone (cat uses
+# copy_file_range), without and with the flush to disk that mmconv's
+# atomic commit does.
+floors=$work/floors.md
+{
+    echo "| floor | median (s) |"
+    echo "|---|---:|"
+} > "$floors"
+for case in ASCII UTF-8; do
+    out_mib=$(( $(wc -c < "$work/want-$case") / 1048576 ))
+    floor_cases="$case case: its ${out_mib} MiB of output copied into a file (cat)|cat $work/want-$case > $work/out
+$case case: the same, flushed (cat, then sync of the file)|cat $work/want-$case > $work/out && sync $work/out"
+    printf "%s\n" "$floor_cases" | while IFS='|' read -r name cmd; do
+        hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
+            --prepare "rm -f $work/out; sync" --command-name "$name" "$cmd" > /dev/null
+        awk -v n="$name" -v t="$(median "$work/case.json" 1)" 'BEGIN {
+            printf "| %s | %.3f |\n", n, t }' >> "$floors"
+    done
+done
+rm -f "$work/want-ASCII" "$work/want-UTF-8" "$work/out"
+
 {
     echo "mmconv against $(iconv --version | sed -n 1p), file into file, text from bench/mkdata"
     echo "(ASCII, and its utf8 mode for mixed UTF-8), warm page cache, median of $runs runs"
@@ -66,5 +88,9 @@ done
     echo "Command: \`bench/conv.sh $size_mib $runs\`"
     echo
     cat "$table"
+    echo
+    echo "Floors, same data and runs:"
+    echo
+    cat "$floors"
 } > "$results/mmconv.md"
 cat "$results/mmconv.md"
