@@ -90,6 +90,21 @@ static inline uint64_t bytescan_mask64(const struct bytescan_regs *r,
 }
 #endif
 
+/* The number of bits set in MASK.  Inline: without -mpopcnt (not in the
+ * x86-64 baseline) __builtin_popcountll is a call into libgcc, which cost
+ * mmcat's line counting more than the scan itself. */
+static inline unsigned bytescan_count(uint64_t mask)
+{
+#ifdef __POPCNT__
+    return (unsigned)__builtin_popcountll(mask);
+#else
+    mask -= mask >> 1 & 0x5555555555555555ull;
+    mask = (mask & 0x3333333333333333ull) + (mask >> 2 & 0x3333333333333333ull);
+    mask = (mask + (mask >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((mask * 0x0101010101010101ull) >> 56);
+#endif
+}
+
 /* The same for the N (< 64) bytes at P, without reading past them. */
 static inline uint64_t bytescan_mask_tail(const struct bytescan_regs *r,
                                           const unsigned char *p, size_t n)

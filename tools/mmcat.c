@@ -416,8 +416,8 @@ static void count_lines(const struct format *f, const unsigned char *p,
         uint64_t after1 = nl << 1 | carry1;              /* byte before is '\n' */
         uint64_t after2 = nl << 2 | carry1 << 1 | carry2; /* two bytes before */
 
-        counts->nonempty_starts += (uint64_t)__builtin_popcountll(~nl & after1 & valid);
-        counts->kept_empty += (uint64_t)__builtin_popcountll(nl & after1 & ~(after2 & squeeze));
+        counts->nonempty_starts += bytescan_count(~nl & after1 & valid);
+        counts->kept_empty += bytescan_count(nl & after1 & ~(after2 & squeeze));
         carry2 = nl >> 62 & 1;
         carry1 = nl >> 63;
     }

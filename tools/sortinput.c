@@ -146,9 +146,8 @@ static size_t count_lines(const unsigned char *data, size_t size,
     bytescan_init(&set, -128, eol, eol, eol);
     bytescan_load(&regs, &set);
     for (; size - at >= 64; at += 64)
-        count += (size_t)__builtin_popcountll(bytescan_mask64(&regs, data + at));
-    count += (size_t)__builtin_popcountll(bytescan_mask_tail(&regs, data + at,
-                                                             size - at));
+        count += bytescan_count(bytescan_mask64(&regs, data + at));
+    count += bytescan_count(bytescan_mask_tail(&regs, data + at, size - at));
     return count + (size > 0 && data[size - 1] != eol);
 }
 
