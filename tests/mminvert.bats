@@ -236,6 +236,12 @@ assert_inverts_to() {
     assert_same_bytes "$T/want" "$T/o"
     grep -q 'sync_file_range(.*SYNC_FILE_RANGE_WRITE' "$T/trace" ||
         fail "no writeback started: $(cat "$T/trace")"
+    # Not the scratch file of -o -, which is never kept.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        strace -f -o "$T/trace" -e trace=sync_file_range \
+        "$(tool_path mminvert)" -l -o - "$T/big" > "$T/o"
+    assert_same_bytes "$T/want" "$T/o"
+    ! grep -q 'sync_file_range(' "$T/trace" || fail "scratch sent to disk"
 }
 
 @test "-o may name FILE itself" {

@@ -369,7 +369,8 @@ enum kernel {
 struct step {
     enum kernel kernel;
     unsigned char *a, *b;  /* SWAP_ENDS: the two ends; a copy: to A from B */
-    mmio_view *view_a;     /* a copy: the output's view, A its data */
+    mmio_view *view_a;     /* a copy into a file to keep: the output's
+                              view (A its data), sent on to disk */
     size_t n;              /* bytes (SWAP_ENDS: of each end) */
     size_t record_size;    /* RECORDS */
     unsigned char line_end;
@@ -472,7 +473,8 @@ static void copy_part(struct step *s, unsigned i, size_t from, size_t to)
     for (size_t at = from; at < to; at += WRITE_BEHIND) {
         size_t n = to - at < WRITE_BEHIND ? to - at : WRITE_BEHIND;
         copy_piece(s, i, at, at + n);
-        mmio_flush(s->view_a, at, n, MMIO_ASYNC, NULL);
+        if (s->view_a)
+            mmio_flush(s->view_a, at, n, MMIO_ASYNC, NULL);
     }
 }
 
@@ -532,6 +534,7 @@ struct invert {
     const struct options *opt;
     mmio_file *file;          /* what is changed: FILE, or OUTPUT */
     mmio_file *source;        /* with -o: FILE, which OUTPUT is made from */
+    bool scratch;             /* -o -: OUTPUT is a scratch file, not kept */
     size_t window;            /* the most bytes mapped at once */
     mmio_view front, back;    /* mapped now; unmapped again after a fault */
     struct line_ends ends;    /* -l */
@@ -800,7 +803,7 @@ static int copy_range(struct invert *inv, uint64_t lo, uint64_t hi,
             return -1;
         s.a = inv->front.data;
         s.b = inv->back.data;
-        s.view_a = &inv->front;
+        s.view_a = inv->scratch ? NULL : &inv->front;
         if (step_run(&s, &inv->err) < 0)
             return -1;
         step_edges(&s, lo + done, from, e);
@@ -1036,8 +1039,9 @@ static int finish_output(struct invert *inv, mmio_file *out)
  * scratch file, then copied to standard output.  Returns 0 or 1. */
 static int invert_into(const struct options *opt, const char *name)
 {
-    struct invert inv = { .opt = opt, .window = tool_window() };
     bool to_stdout = strcmp(opt->output, "-") == 0;
+    struct invert inv = { .opt = opt, .window = tool_window(),
+                          .scratch = to_stdout };
     mmio_file *out = NULL;
     uint64_t size, lo, hi;
     int status = 1;
