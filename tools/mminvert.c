@@ -545,7 +545,6 @@ struct invert {
     struct progress progress;
 };
 
-
 /* Maps [OFFSET, OFFSET+LENGTH) to be changed: writable, its pages made
  * so up front rather than one fault at a time. */
 static int window_map(struct invert *inv, mmio_view *v, uint64_t offset,
