@@ -1,6 +1,8 @@
 /* Character encodings converted as glibc's iconv converts them: a vector
  * loop for runs of ASCII (SSE2 where the compiler targets it, eight bytes
- * in a 64-bit word elsewhere), one character at a time for the rest. */
+ * in a 64-bit word elsewhere), one character at a time for the rest, and
+ * UTF-8 into UTF-16LE 16 characters at a time with AVX-512 where the
+ * processor has it. */
 #include <config.h>
 
 #include <string.h>
@@ -9,6 +11,11 @@
 
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_UTF8_VBMI2 1
+#define VBMI2 __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2")))
 #endif
 
 /* ---- Names ----------------------------------------------------------------- */
@@ -457,14 +464,156 @@ static inline void utf8_utf16_run(const unsigned char *in, size_t n,
     k->counted += 2 * units;
 }
 
-/* UTF-8 into UTF-16LE: the run above, and the general loop for one
- * character where it stops. */
-static bool chars_utf8_utf16le(const struct conv *c, const unsigned char *in,
-                               size_t n, size_t limit, enum conv_end end,
-                               struct cursor *k, const unsigned char *out_end,
-                               struct conv_stop *stop)
+#ifdef HAVE_UTF8_VBMI2
+/* The code points of the characters whose leads are at START (byte
+ * offsets into BYTES) and whose lengths are LEN; *BAD marks those that
+ * are not valid UTF-8: a length other than the lead's, a lead past 0xF4,
+ * an overlong form, a surrogate or a code point past U+10FFFF. */
+VBMI2 static __m512i utf8_decode16(__m512i bytes, __m512i start, __m512i len,
+                                   __mmask16 *bad)
+{
+    /* By length (1-4; others are bad anyway): the lead's payload bits,
+     * the shift that drops the continuation bytes the length has not, and
+     * the smallest code point (shorter forms are overlong). */
+    const __m512i lead_bits = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                               0, 0x07, 0x0f, 0x1f, 0x7f, 0);
+    const __m512i drop = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                          0, 6, 12, 18, 0);
+    const __m512i shortest = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0, 0x10000, 0x800, 0x80, 0, 0);
+    const __m512i one = _mm512_set1_epi32(1), low6 = _mm512_set1_epi32(0x3f);
+    /* Each character's 4 bytes from its lead on, the lead lowest. */
+    __m512i pick = _mm512_add_epi32(
+        _mm512_mullo_epi32(start, _mm512_set1_epi32(0x01010101)),
+        _mm512_set1_epi32(0x03020100));
+    __m512i ch = _mm512_permutexvar_epi8(pick, bytes);
+    __m512i lead = _mm512_and_si512(ch, _mm512_set1_epi32(0xff));
+    __m512i said = one, cp;
+
+    said = _mm512_mask_add_epi32(said, _mm512_cmpge_epu32_mask(lead, _mm512_set1_epi32(0xc0)), said, one);
+    said = _mm512_mask_add_epi32(said, _mm512_cmpge_epu32_mask(lead, _mm512_set1_epi32(0xe0)), said, one);
+    said = _mm512_mask_add_epi32(said, _mm512_cmpge_epu32_mask(lead, _mm512_set1_epi32(0xf0)), said, one);
+    cp = _mm512_slli_epi32(_mm512_and_si512(lead, _mm512_permutexvar_epi32(len, lead_bits)), 18);
+    cp = _mm512_or_si512(cp, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ch, 8), low6), 12));
+    cp = _mm512_or_si512(cp, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ch, 16), low6), 6));
+    cp = _mm512_or_si512(cp, _mm512_and_si512(_mm512_srli_epi32(ch, 24), low6));
+    cp = _mm512_srlv_epi32(cp, _mm512_permutexvar_epi32(len, drop));
+    *bad = _mm512_cmpneq_epi32_mask(len, said)
+           | _mm512_cmpgt_epu32_mask(lead, _mm512_set1_epi32(0xf4))
+           | _mm512_cmplt_epu32_mask(cp, _mm512_permutexvar_epi32(len, shortest))
+           | _mm512_cmpgt_epu32_mask(cp, _mm512_set1_epi32(0x10ffff))
+           | _mm512_cmpeq_epi32_mask(_mm512_and_si512(cp, _mm512_set1_epi32(0x1ff800)),
+                                     _mm512_set1_epi32(0xd800));
+    return cp;
+}
+
+/* Writes the LIVE code points of CP at O as UTF-16LE, up to 64 bytes;
+ * returns the bytes that count. */
+VBMI2 static size_t utf16le_store16(__m512i cp, __mmask16 live, unsigned char *o)
+{
+    /* Past the BMP: a pair, the high surrogate in the low half. */
+    __mmask16 astral = _mm512_cmpge_epu32_mask(cp, _mm512_set1_epi32(0x10000)) & live;
+    __m512i v = _mm512_sub_epi32(cp, _mm512_set1_epi32(0x10000));
+    __m512i pair = _mm512_or_si512(
+        _mm512_or_si512(_mm512_srli_epi32(v, 10), _mm512_set1_epi32(0xd800)),
+        _mm512_slli_epi32(_mm512_or_si512(_mm512_and_si512(v, _mm512_set1_epi32(0x3ff)),
+                                          _mm512_set1_epi32(0xdc00)), 16));
+    __mmask32 keep = _pdep_u32(live, 0x55555555u) | _pdep_u32(astral, 0xaaaaaaaau);
+
+    cp = _mm512_mask_mov_epi32(cp, astral, pair);
+    _mm512_storeu_si512((void *)o, _mm512_maskz_compress_epi16(keep, cp));
+    return 2 * (size_t)__builtin_popcount(keep);
+}
+
+/* Converts the first 16 characters of the 64 BYTES (fewer when fewer are
+ * whole there) into UTF-16LE at O, writing up to 64 bytes.  Returns the
+ * input bytes taken, or 0 when they are not all valid UTF-8 (the
+ * character loop then finds what is wrong), with *MADE the output bytes. */
+VBMI2 static size_t utf8_block_utf16le(__m512i bytes, unsigned char *o,
+                                       size_t *made)
+{
+    const __m512i iota = _mm512_set_epi8(
+        63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48,
+        47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32,
+        31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+        15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    /* Leads: the bytes that are not 10xxxxxx (-64 and above as signed). */
+    uint64_t leads = _mm512_cmpge_epi8_mask(bytes, _mm512_set1_epi8(-64));
+    unsigned count = (unsigned)__builtin_popcountll(leads), chars;
+    unsigned char ends[64];
+    __m512i at, next, start, len, cp;
+    __mmask16 live, bad;
+
+    if (count < 2 || !(leads & 1)) /* a character must start the block */
+        return 0;
+    chars = count > 16 ? 16 : count - 1; /* each must end at the next lead */
+    live = (__mmask16)((1u << chars) - 1);
+    at = _mm512_maskz_compress_epi8(leads, iota);
+    next = _mm512_permutexvar_epi8(_mm512_add_epi8(iota, _mm512_set1_epi8(1)), at);
+    start = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(at));
+    len = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(next)), start);
+    cp = utf8_decode16(bytes, start, len, &bad);
+    if (bad & live)
+        return 0;
+    *made = utf16le_store16(cp, live, o);
+    _mm512_storeu_si512((void *)ends, next);
+    return ends[chars - 1];
+}
+
+/* Converts UTF-8 from K->I into UTF-16LE a block at a time while 64 bytes
+ * of input and 128 of output room are left, up to what is not valid. */
+VBMI2 static void utf8_blocks_utf16le(const unsigned char *in, size_t n,
+                                      struct cursor *k,
+                                      const unsigned char *out_end)
+{
+    size_t i = k->i, made, took;
+    unsigned char *o = k->o;
+
+    while (n - i >= 64 && out_end - o >= 128) {
+        __m512i bytes = _mm512_loadu_si512((const void *)(in + i));
+
+        if (!_mm512_movepi8_mask(bytes)) { /* ASCII: each byte widened */
+            _mm512_storeu_si512((void *)o, _mm512_cvtepu8_epi16(_mm512_castsi512_si256(bytes)));
+            _mm512_storeu_si512((void *)(o + 64), _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(bytes, 1)));
+            i += 64;
+            o += 128;
+            continue;
+        }
+        took = utf8_block_utf16le(bytes, o, &made);
+        if (!took)
+            break;
+        i += took;
+        o += made;
+    }
+    k->i = i;
+    k->o = o;
+}
+
+static bool vbmi2_usable(void)
+{
+    return __builtin_cpu_supports("avx512vbmi2")
+           && __builtin_cpu_supports("avx512vbmi")
+           && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("bmi2");
+}
+#endif
+
+/* UTF-8 into UTF-16LE: blocks of 16 characters with VECTOR, the run
+ * above, and the general loop for one character where they stop. */
+static inline bool utf8_utf16le_chars(const struct conv *c,
+                                      const unsigned char *in, size_t n,
+                                      size_t limit, enum conv_end end,
+                                      struct cursor *k,
+                                      const unsigned char *out_end,
+                                      struct conv_stop *stop, bool vector)
 {
     for (;;) {
+#ifdef HAVE_UTF8_VBMI2
+        if (vector && k->o)
+            utf8_blocks_utf16le(in, n, k, out_end);
+#else
+        (void)vector;
+#endif
         utf8_utf16_run(in, n, limit, k, out_end, false);
         if (k->i >= limit)
             return true;
@@ -473,6 +622,26 @@ static bool chars_utf8_utf16le(const struct conv *c, const unsigned char *in,
             return false;
     }
 }
+
+static bool chars_utf8_utf16le(const struct conv *c, const unsigned char *in,
+                               size_t n, size_t limit, enum conv_end end,
+                               struct cursor *k, const unsigned char *out_end,
+                               struct conv_stop *stop)
+{
+    return utf8_utf16le_chars(c, in, n, limit, end, k, out_end, stop, false);
+}
+
+#ifdef HAVE_UTF8_VBMI2
+static bool chars_utf8_utf16le_vbmi2(const struct conv *c,
+                                     const unsigned char *in, size_t n,
+                                     size_t limit, enum conv_end end,
+                                     struct cursor *k,
+                                     const unsigned char *out_end,
+                                     struct conv_stop *stop)
+{
+    return utf8_utf16le_chars(c, in, n, limit, end, k, out_end, stop, true);
+}
+#endif
 
 static bool chars_any(const struct conv *c, const unsigned char *in,
                       size_t n, size_t limit, enum conv_end end,
@@ -617,8 +786,13 @@ typedef bool chars_fn(const struct conv *c, const unsigned char *in,
 
 static chars_fn *chars_for(const struct conv *c)
 {
-    if (c->from == ENC_UTF8 && c->to == ENC_UTF16LE)
+    if (c->from == ENC_UTF8 && c->to == ENC_UTF16LE) {
+#ifdef HAVE_UTF8_VBMI2
+        if (c->vector && vbmi2_usable())
+            return chars_utf8_utf16le_vbmi2;
+#endif
         return chars_utf8_utf16le;
+    }
     if (c->from == ENC_UTF16LE && c->to == ENC_UTF8)
         return chars_utf16le_utf8;
     return chars_any;

@@ -65,6 +65,7 @@ enum conv_end {
 struct conv {
     enum encoding from, to;  /* from: not ENC_UTF16 or ENC_UTF32 */
     enum conv_policy policy;
+    bool vector;             /* use vector instructions the CPU has */
 };
 
 struct conv_stop {

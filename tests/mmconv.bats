@@ -263,6 +263,47 @@ UTF-32BE|\000\000\000a\000\021\000\000
 EOF
 }
 
+# Mixed UTF-8 of 1 to 4 bytes a character, $1 characters of it: what the
+# 16-characters-at-a-time path takes.
+mixed_utf8() {
+    perl -CO -e 'no warnings; my @c = (0x41, 0x7e, 0xe9, 0x3b1, 0x7ff, 0x800, 0x20ac, 0xd7ff,
+                          0xe000, 0xfffd, 0xffff, 0x10000, 0x1f600, 0x10ffff);
+                 srand(11); print map { chr $c[rand @c] } 1 .. $ARGV[0]' "$1"
+}
+
+@test "UTF-8 into UTF-16LE: a fault inside long valid text is found where iconv finds it, with or without vector code" {
+    local bad at offset simd
+    mixed_utf8 300 > "$T/text"
+    for bad in '\300\200' '\301\277' '\340\237\277' '\360\217\277\277' '\355\240\200' \
+               '\355\277\277' '\364\220\200\200' '\365\200\200\200' '\371\200\200\200' \
+               '\377' '\200' '\342\202A' '\342A' '\360\237\230A'; do
+        for at in 0 1 63 64 100 127 201; do
+            # AT characters of text, the fault, and more text.
+            { perl -CSD -ne "no warnings; print substr(\$_, 0, $at)" "$T/text"; printf "$bad"
+              cat "$T/text"; } > "$T/in"
+            offset=$(iconv -f UTF-8 -t UTF-16LE "$T/in" 2>&1 >/dev/null | sed -n 's/.*at position //p')
+            for simd in "" 1; do
+                rm -f "$T/out"
+                MMTOOLS_NO_SIMD=$simd run --separate-stderr mmconv -f UTF-8 "$T/in" "$T/out"
+                assert_refused "$T/in: invalid UTF-8 sequence at byte offset $offset"
+            done
+        done
+    done
+    # Every fault at once, skipped (-c) and replaced: the same bytes both ways.
+    for at in 0 5 60 64 129 250; do
+        perl -CSD -ne "no warnings; print substr(\$_, $at, 40)" "$T/text"
+        printf '\300\200\355\240\200\364\220\200\200\377\200\342\202A\370\210\200\200'
+    done > "$T/in"
+    iconv -c -f UTF-8 -t UTF-16LE "$T/in" > "$T/want" 2>/dev/null || true
+    for simd in "" 1; do
+        MMTOOLS_NO_SIMD=$simd mmconv -c -f UTF-8 "$T/in" "$T/out" || fail "-c: status $?"
+        assert_same_bytes "$T/want" "$T/out"
+        MMTOOLS_NO_SIMD=$simd mmconv --replace -f UTF-8 "$T/in" "$T/replaced$simd" ||
+            fail "--replace: status $?"
+    done
+    assert_same_bytes "$T/replaced1" "$T/replaced"
+}
+
 @test "a character the target cannot represent stops with its code point and offset" {
     printf 'a\303\251b' > "$T/in"
     run --separate-stderr mmconv -f UTF-8 -t ASCII "$T/in" "$T/out"

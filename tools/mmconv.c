@@ -811,6 +811,6 @@ int main(int argc, char **argv)
 
     tool_start("mmconv", &argc, &argv);
     parse_options(argc, argv, &opt);
-    conv = (struct conv){ opt.from, opt.to, opt.policy };
+    conv = (struct conv){ opt.from, opt.to, opt.policy, tool_simd_allowed() };
     return tool_finish(convert(&opt, &conv));
 }
