@@ -501,6 +501,13 @@ bool tool_simd_allowed(void)
     return !text || !*text;
 }
 
+bool tool_lanes_forced(void)
+{
+    const char *text = getenv("MMTOOLS_FORCE_LANES");
+
+    return text && *text;
+}
+
 mmio_file *tool_create_output(const char *path, uint64_t size)
 {
     mmio_error err;

@@ -84,6 +84,11 @@ size_t tool_window(void);
  * not empty, so that a suite can run the portable paths too. */
 bool tool_simd_allowed(void);
 
+/* Whether a tool runs its helper lanes whatever its output goes to: yes
+ * when the environment variable MMTOOLS_FORCE_LANES is set and not empty,
+ * so that a suite can read what lanes kept for /dev/null make. */
+bool tool_lanes_forced(void);
+
 /* Creates PATH atomically (mmio_create with MMIO_ATOMIC) as a regular file
  * of SIZE bytes, to be filled through a mapping and committed; NULL after
  * reporting a failure (a destination that is not a regular file too). */

@@ -770,7 +770,11 @@ int main(int argc, char **argv)
             return tool_finish(1);
         }
         out_use(&cat.out, xostream_take(cat.out.stream), OUT_SIZE);
-        cat.lane_running = lane_start(&cat.lane, &cat.format);
+        /* A second formatting thread pays only where writing costs
+         * nothing (/dev/null): into a file or a pipe the stream's writer
+         * needs the other processor (HACKING.md has the figures). */
+        if (mmio_kind(out) == MMIO_KIND_DEVICE || tool_lanes_forced())
+            cat.lane_running = lane_start(&cat.lane, &cat.format);
     }
 
     if (argc == 0)
