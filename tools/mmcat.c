@@ -457,7 +457,8 @@ static void advance_state(const struct format *f, struct cat_state *s,
  * chunk, a helper thread runs through it without output to learn the
  * state after it, then formats the next chunk into a buffer of its own,
  * which the main thread writes when its own chunk is out: output in
- * order, two cores busy. */
+ * order, two cores busy.  Only into a device (/dev/null): elsewhere the
+ * output stream's writer thread needs the second core. */
 #define CHUNK ((size_t)2 << 20)
 /* Output per input byte at the most: an empty line numbered, with "$". */
 #define MAX_GROWTH (NUMBER_DIGITS + 3)
