@@ -357,6 +357,25 @@ static inline enum conv_fault char_fault(const struct conv *c, size_t len,
     return encoded_length(c->to, cp) ? CONV_OK : CONV_UNREPRESENTABLE;
 }
 
+/* Whether the N bytes at P, the last of the piece, are what glibc's iconv
+ * takes for a character cut by the end, though no character starts so:
+ * a lead of the old UTF-8 of up to 6 bytes (C2-FD) with fewer bytes of
+ * 10xxxxxx after it than it announces.  iconv then says "incomplete",
+ * also for E0 80 or F8 80, which no more bytes could make valid. */
+static bool utf8_cut_as_iconv_sees(const unsigned char *p, size_t n)
+{
+    unsigned b = p[0];
+    size_t announced = b < 0xc2 ? 0 : b < 0xe0 ? 2 : b < 0xf0 ? 3
+                       : b < 0xf8 ? 4 : b < 0xfc ? 5 : b < 0xfe ? 6 : 0;
+
+    if (n >= announced)
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return false;
+    return true;
+}
+
 /* Converts characters of the N bytes at IN from K->I while it is below
  * LIMIT.  Returns false when it stopped: at a fault (STOP says which), on
  * a full output, or at a character the end cuts when END is CONV_MORE. */
@@ -374,6 +393,12 @@ chars_between(const struct conv *c, enum encoding from, enum encoding to,
         if (__builtin_expect(len == 0 || cp >= BAD_SEQUENCE
                              || (to <= ENC_LATIN1
                                  && !encoded_length(to, cp)), 0)) {
+            /* Stopping, the fault is named as iconv names it; -c and
+             * --replace still take maximal subparts. */
+            if (c->policy == CONV_STOP && from == ENC_UTF8 && len != 0
+                && cp == BAD_SEQUENCE
+                && utf8_cut_as_iconv_sees(in + k->i, n - k->i))
+                len = 0;
             if (len == 0 && end == CONV_MORE)
                 return false;
             fault = char_fault(c, len, cp, end);

@@ -233,6 +233,16 @@ UTF-8|abc\200|invalid UTF-8 sequence at byte offset 3
 UTF-8|a\342\202b|invalid UTF-8 sequence at byte offset 1
 UTF-8|ab\342\202|incomplete UTF-8 sequence at byte offset 2
 UTF-8|\360\237\230|incomplete UTF-8 sequence at byte offset 0
+UTF-8|a\340\200|incomplete UTF-8 sequence at byte offset 1
+UTF-8|\355\240|incomplete UTF-8 sequence at byte offset 0
+UTF-8|ab\364\220\200|incomplete UTF-8 sequence at byte offset 2
+UTF-8|\365\200\200|incomplete UTF-8 sequence at byte offset 0
+UTF-8|\370\200\200\200|incomplete UTF-8 sequence at byte offset 0
+UTF-8|a\374\200\200\200\200|incomplete UTF-8 sequence at byte offset 1
+UTF-8|\370\200\200\200\200|invalid UTF-8 sequence at byte offset 0
+UTF-8|\340\200A|invalid UTF-8 sequence at byte offset 0
+UTF-8|\300|invalid UTF-8 sequence at byte offset 0
+UTF-8|\376\200|invalid UTF-8 sequence at byte offset 0
 UTF-16LE|a\000\000\330b\000|unpaired UTF-16LE surrogate at byte offset 2
 UTF-16LE|a\000\000\334|unpaired UTF-16LE surrogate at byte offset 2
 UTF-16BE|\000a\334\000\000b|unpaired UTF-16BE surrogate at byte offset 2
