@@ -19,7 +19,7 @@ runs=${2:-5}
 mmconv=$build/tools/mmconv
 make -s -C "$build" tools/mmconv bench/mkdata
 
-ascii=$work/lines-${size_mib}M
+ascii=$work/text-${size_mib}M # bench/mkdata as it is, as run.sh uses it
 mixed=$work/utf8-$((size_mib / 2))M
 if [ ! -s "$ascii" ]; then
     "$build/bench/mkdata" $((size_mib * 1024 * 1024)) > "$ascii.tmp"
@@ -61,21 +61,14 @@ done
 # copy_file_range), without and with the flush to disk that mmconv's
 # atomic commit does.
 floors=$work/floors.md
-{
-    echo "| floor | median (s) |"
-    echo "|---|---:|"
-} > "$floors"
+floor_cases=
 for case in ASCII UTF-8; do
     out_mib=$(( $(wc -c < "$work/want-$case") / 1048576 ))
-    floor_cases="$case case: its ${out_mib} MiB of output copied into a file (cat)|cat $work/want-$case > $work/out
+    floor_cases="$floor_cases${floor_cases:+
+}$case case: its ${out_mib} MiB of output copied into a file (cat)|cat $work/want-$case > $work/out
 $case case: the same, flushed (cat, then sync of the file)|cat $work/want-$case > $work/out && sync $work/out"
-    printf "%s\n" "$floor_cases" | while IFS='|' read -r name cmd; do
-        hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
-            --prepare "rm -f $work/out; sync" --command-name "$name" "$cmd" > /dev/null
-        awk -v n="$name" -v t="$(median "$work/case.json" 1)" 'BEGIN {
-            printf "| %s | %.3f |\n", n, t }' >> "$floors"
-    done
 done
+time_floors "$floor_cases" "$floors"
 rm -f "$work/want-ASCII" "$work/want-UTF-8" "$work/out"
 
 {

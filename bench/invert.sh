@@ -58,20 +58,11 @@ done
 # disk itself taking as many bytes past the page cache (O_DIRECT); and
 # mminvert's cheapest change in place (-c: one pass over the bytes).
 floors=$work/floors.md
-{
-    echo "| floor | median (s) |"
-    echo "|---|---:|"
-} > "$floors"
 floor_cases="copy into a file (cat: copy_file_range)|cat $data > $work/out
 copy into a file, flushed (cat, then sync of the file)|cat $data > $work/out && sync $work/out
 the disk alone (dd oflag=direct bs=4M of zeros)|dd if=/dev/zero of=$work/out bs=4M count=$((size_mib / 4)) oflag=direct status=none
 complement in place (mminvert -c)|$mminvert -c $work/inplace"
-printf "%s\n" "$floor_cases" | while IFS='|' read -r name cmd; do
-    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
-        --prepare "rm -f $work/out; sync" --command-name "$name" "$cmd" > /dev/null
-    awk -v n="$name" -v t="$(median "$work/case.json" 1)" 'BEGIN {
-        printf "| %s | %.3f |\n", n, t }' >> "$floors"
-done
+time_floors "$floor_cases" "$floors"
 
 {
     echo "mminvert against GNU tac $(tac --version | sed -n '1s/.* //p') and tr, ${size_mib} MiB of text"

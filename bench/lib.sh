@@ -25,6 +25,22 @@ time_pair() {
     echo "$(median "$work/case.json" 1) $(median "$work/case.json" 2)"
 }
 
+# Times each "name|command" line of $1 alone, as a floor: what the tool
+# against the peer cannot beat here.  Writes the table of medians, with
+# its header, to file $2.
+time_floors() {
+    {
+        echo "| floor | median (s) |"
+        echo "|---|---:|"
+    } > "$2"
+    printf "%s\n" "$1" | while IFS='|' read -r name cmd; do
+        hyperfine --style none --warmup 1 --runs "$runs" --export-json "$work/case.json" \
+            --prepare "rm -f $work/out; sync" --command-name "$name" "$cmd" > /dev/null
+        awk -v n="$name" -v t="$(median "$work/case.json" 1)" 'BEGIN {
+            printf "| %s | %.3f |\n", n, t }' >> "$2"
+    done
+}
+
 # The line that says what machine the figures come from.
 machine_line() {
     echo "Machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
