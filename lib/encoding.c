@@ -1,7 +1,7 @@
 /* Character encodings converted as glibc's iconv converts them: a vector
  * loop for runs of ASCII (SSE2 where the compiler targets it, eight bytes
  * in a 64-bit word elsewhere), one character at a time for the rest, and
- * UTF-8 into UTF-16LE 16 characters at a time with AVX-512 where the
+ * UTF-8 into UTF-16LE up to 16 characters at a time with AVX-512 where the
  * processor has it. */
 #include <config.h>
 
@@ -15,7 +15,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_UTF8_VBMI2 1
-#define VBMI2 __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2")))
+#define VBMI2 \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2")))
 #endif
 
 /* ---- Names ----------------------------------------------------------------- */
@@ -507,43 +508,56 @@ VBMI2 static __m512i utf8_decode16(__m512i bytes, __m512i start, __m512i len,
     const __m512i shortest = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                               0, 0x10000, 0x800, 0x80, 0, 0);
     const __m512i one = _mm512_set1_epi32(1), low6 = _mm512_set1_epi32(0x3f);
+    /* The length a lead says: one byte, one more from each of these on. */
+    static const int longer_from[3] = { 0xc0, 0xe0, 0xf0 };
     /* Each character's 4 bytes from its lead on, the lead lowest. */
     __m512i pick = _mm512_add_epi32(
         _mm512_mullo_epi32(start, _mm512_set1_epi32(0x01010101)),
         _mm512_set1_epi32(0x03020100));
     __m512i ch = _mm512_permutexvar_epi8(pick, bytes);
     __m512i lead = _mm512_and_si512(ch, _mm512_set1_epi32(0xff));
-    __m512i said = one, cp;
+    __m512i said = one, cp, c1, c2, c3;
 
-    said = _mm512_mask_add_epi32(said, _mm512_cmpge_epu32_mask(lead, _mm512_set1_epi32(0xc0)), said, one);
-    said = _mm512_mask_add_epi32(said, _mm512_cmpge_epu32_mask(lead, _mm512_set1_epi32(0xe0)), said, one);
-    said = _mm512_mask_add_epi32(said, _mm512_cmpge_epu32_mask(lead, _mm512_set1_epi32(0xf0)), said, one);
-    cp = _mm512_slli_epi32(_mm512_and_si512(lead, _mm512_permutexvar_epi32(len, lead_bits)), 18);
-    cp = _mm512_or_si512(cp, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ch, 8), low6), 12));
-    cp = _mm512_or_si512(cp, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(ch, 16), low6), 6));
-    cp = _mm512_or_si512(cp, _mm512_and_si512(_mm512_srli_epi32(ch, 24), low6));
+    for (int i = 0; i < 3; i++) {
+        __m512i from = _mm512_set1_epi32(longer_from[i]);
+        said = _mm512_mask_add_epi32(
+            said, _mm512_cmpge_epu32_mask(lead, from), said, one);
+    }
+    /* As if 4 bytes long, then the bytes the length has not shifted out. */
+    c1 = _mm512_and_si512(_mm512_srli_epi32(ch, 8), low6);
+    c2 = _mm512_and_si512(_mm512_srli_epi32(ch, 16), low6);
+    c3 = _mm512_and_si512(_mm512_srli_epi32(ch, 24), low6);
+    cp = _mm512_and_si512(lead, _mm512_permutexvar_epi32(len, lead_bits));
+    cp = _mm512_or_si512(_mm512_slli_epi32(cp, 18), _mm512_slli_epi32(c1, 12));
+    cp = _mm512_or_si512(cp, _mm512_or_si512(_mm512_slli_epi32(c2, 6), c3));
     cp = _mm512_srlv_epi32(cp, _mm512_permutexvar_epi32(len, drop));
     *bad = _mm512_cmpneq_epi32_mask(len, said)
            | _mm512_cmpgt_epu32_mask(lead, _mm512_set1_epi32(0xf4))
-           | _mm512_cmplt_epu32_mask(cp, _mm512_permutexvar_epi32(len, shortest))
+           | _mm512_cmplt_epu32_mask(cp,
+                                     _mm512_permutexvar_epi32(len, shortest))
            | _mm512_cmpgt_epu32_mask(cp, _mm512_set1_epi32(0x10ffff))
-           | _mm512_cmpeq_epi32_mask(_mm512_and_si512(cp, _mm512_set1_epi32(0x1ff800)),
-                                     _mm512_set1_epi32(0xd800));
+           | _mm512_cmpeq_epi32_mask(
+                 _mm512_and_si512(cp, _mm512_set1_epi32(0x1ff800)),
+                 _mm512_set1_epi32(0xd800));
     return cp;
 }
 
 /* Writes the LIVE code points of CP at O as UTF-16LE, up to 64 bytes;
  * returns the bytes that count. */
-VBMI2 static size_t utf16le_store16(__m512i cp, __mmask16 live, unsigned char *o)
+VBMI2 static size_t utf16le_store16(__m512i cp, __mmask16 live,
+                                    unsigned char *o)
 {
+    const __m512i plane1 = _mm512_set1_epi32(0x10000);
     /* Past the BMP: a pair, the high surrogate in the low half. */
-    __mmask16 astral = _mm512_cmpge_epu32_mask(cp, _mm512_set1_epi32(0x10000)) & live;
-    __m512i v = _mm512_sub_epi32(cp, _mm512_set1_epi32(0x10000));
-    __m512i pair = _mm512_or_si512(
-        _mm512_or_si512(_mm512_srli_epi32(v, 10), _mm512_set1_epi32(0xd800)),
-        _mm512_slli_epi32(_mm512_or_si512(_mm512_and_si512(v, _mm512_set1_epi32(0x3ff)),
-                                          _mm512_set1_epi32(0xdc00)), 16));
-    __mmask32 keep = _pdep_u32(live, 0x55555555u) | _pdep_u32(astral, 0xaaaaaaaau);
+    __mmask16 astral = _mm512_cmpge_epu32_mask(cp, plane1) & live;
+    __m512i v = _mm512_sub_epi32(cp, plane1);
+    __m512i high = _mm512_or_si512(_mm512_srli_epi32(v, 10),
+                                   _mm512_set1_epi32(0xd800));
+    __m512i low = _mm512_or_si512(_mm512_and_si512(v, _mm512_set1_epi32(0x3ff)),
+                                  _mm512_set1_epi32(0xdc00));
+    __m512i pair = _mm512_or_si512(high, _mm512_slli_epi32(low, 16));
+    __mmask32 keep = _pdep_u32(live, 0x55555555u)
+                     | _pdep_u32(astral, 0xaaaaaaaau);
 
     cp = _mm512_mask_mov_epi32(cp, astral, pair);
     _mm512_storeu_si512((void *)o, _mm512_maskz_compress_epi16(keep, cp));
@@ -574,9 +588,11 @@ VBMI2 static size_t utf8_block_utf16le(__m512i bytes, unsigned char *o,
     chars = count > 16 ? 16 : count - 1; /* each must end at the next lead */
     live = (__mmask16)((1u << chars) - 1);
     at = _mm512_maskz_compress_epi8(leads, iota);
-    next = _mm512_permutexvar_epi8(_mm512_add_epi8(iota, _mm512_set1_epi8(1)), at);
+    next = _mm512_permutexvar_epi8(
+        _mm512_add_epi8(iota, _mm512_set1_epi8(1)), at);
     start = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(at));
-    len = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(next)), start);
+    len = _mm512_sub_epi32(
+        _mm512_cvtepu8_epi32(_mm512_castsi512_si128(next)), start);
     cp = utf8_decode16(bytes, start, len, &bad);
     if (bad & live)
         return 0;
@@ -598,8 +614,11 @@ VBMI2 static void utf8_blocks_utf16le(const unsigned char *in, size_t n,
         __m512i bytes = _mm512_loadu_si512((const void *)(in + i));
 
         if (!_mm512_movepi8_mask(bytes)) { /* ASCII: each byte widened */
-            _mm512_storeu_si512((void *)o, _mm512_cvtepu8_epi16(_mm512_castsi512_si256(bytes)));
-            _mm512_storeu_si512((void *)(o + 64), _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(bytes, 1)));
+            __m256i low = _mm512_castsi512_si256(bytes);
+            __m256i high = _mm512_extracti64x4_epi64(bytes, 1);
+
+            _mm512_storeu_si512((void *)o, _mm512_cvtepu8_epi16(low));
+            _mm512_storeu_si512((void *)(o + 64), _mm512_cvtepu8_epi16(high));
             i += 64;
             o += 128;
             continue;
@@ -614,6 +633,8 @@ VBMI2 static void utf8_blocks_utf16le(const unsigned char *in, size_t n,
     k->o = o;
 }
 
+/* Whether the processor has what the block code uses (and, as
+ * __builtin_cpu_supports also asks, the system saves its registers). */
 static bool vbmi2_usable(void)
 {
     return __builtin_cpu_supports("avx512vbmi2")
@@ -933,9 +954,11 @@ size_t conv_boundary(enum encoding from, const unsigned char *in, size_t n,
         at = n >= unit ? n - unit : 0;
     at -= at % unit;
     if (from == ENC_UTF8) {
-        /* A lead byte within 3 bytes back; past 3 continuation bytes no
-         * character can still be open. */
-        for (size_t b = at; b + 3 >= at; b--) {
+        /* A lead byte within 4 bytes back: past 3 continuation bytes no
+         * character can still be open, but iconv still calls a lead of
+         * the old UTF-8 with 4 of them a cut character (FC 80 80 80 80),
+         * and the end of the input must find it whole to say so. */
+        for (size_t b = at; b + 4 >= at; b--) {
             if ((in[b] & 0xc0) != 0x80)
                 return b;
             if (b == 0)

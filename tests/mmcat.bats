@@ -422,6 +422,9 @@ expect_write_error() {
     require_posix "/dev/full"
     printf 'a\n' > "$T/a"
     expect_write_error '"$@" > /dev/full' "No space left on device" "$T/a"
+    # Large enough for the helper lane, which runs into a device.
+    head -c 3000000 /dev/zero > "$T/z"
+    expect_write_error '"$@" > /dev/full' "No space left on device" "$T/z"
 }
 
 @test "a file-size limit is a write error, not a killing signal" {
@@ -434,8 +437,11 @@ expect_write_error() {
     head -c 3000000 /dev/zero > "$T/z"
     for opts in -u -n; do
         # SIGPIPE ignored (and on Windows, which has none): EPIPE ends
-        # mmcat quietly with status 1.
+        # mmcat quietly with status 1, also with the helper lane formatting.
         run --separate-stderr bash -c "trap '' PIPE; set -o pipefail; $(tool_command mmcat) $opts \"\$1\" | head -c 1 > /dev/null" _ "$T/z"
+        assert_failure 1
+        [ -z "$stderr" ]
+        run --separate-stderr bash -c "trap '' PIPE; set -o pipefail; MMTOOLS_FORCE_LANES=1 $(tool_command mmcat) $opts \"\$1\" | head -c 1 > /dev/null" _ "$T/z"
         assert_failure 1
         [ -z "$stderr" ]
         [ -z "$MMTOOLS_RUNNER" ] || continue
@@ -555,9 +561,12 @@ expect_through_reader() {
     require_posix "SIGPIPE"
     make_pipe_text "$T/text"
     cat -n "$T/text" | head -c 1500000 > "$T/want"
-    run bash -c "set -o pipefail; $(tool_command mmcat) -n \"\$1\" | head -c 1500000 > \"\$2\"" _ "$T/text" "$T/got"
-    [ "$status" -eq 141 ]
-    assert_same_bytes "$T/want" "$T/got"
+    local lanes
+    for lanes in "" 1; do
+        run bash -c "set -o pipefail; MMTOOLS_FORCE_LANES=$lanes $(tool_command mmcat) -n \"\$1\" | head -c 1500000 > \"\$2\"" _ "$T/text" "$T/got"
+        [ "$status" -eq 141 ]
+        assert_same_bytes "$T/want" "$T/got"
+    done
 }
 
 @test "a writer or a reader that is stopped and resumed loses nothing" {

@@ -335,6 +335,11 @@ mixed_utf8() {
     perl -e 'print "x" x 1000, "\xe2\x82\xac" x 100, "\xe2\x82"' > "$T/in"
     MMTOOLS_WINDOW=64 run --separate-stderr mmconv -f UTF-8 "$T/in" "$T/out"
     assert_refused "$T/in: incomplete UTF-8 sequence at byte offset 1300"
+    # Cut by the end, and across the 64 MiB step a file is converted in:
+    # iconv still calls FC and 4 continuation bytes incomplete.
+    perl -e 'print "x" x (64 * 1048576 - 4), "\xfc\x80\x80\x80\x80"' > "$T/in"
+    run --separate-stderr mmconv -f UTF-8 "$T/in" "$T/out"
+    assert_refused "$T/in: incomplete UTF-8 sequence at byte offset 67108860"
 }
 
 @test "a file OUTPUT is sent on its way to disk as it is made" {

@@ -457,8 +457,8 @@ static void advance_state(const struct format *f, struct cat_state *s,
  * chunk, a helper thread runs through it without output to learn the
  * state after it, then formats the next chunk into a buffer of its own,
  * which the main thread writes when its own chunk is out: output in
- * order, two cores busy.  Only into a device (/dev/null): elsewhere the
- * output stream's writer thread needs the second core. */
+ * order, two cores busy.  With two cores, only into a device
+ * (/dev/null): elsewhere the output stream's writer needs the second. */
 #define CHUNK ((size_t)2 << 20)
 /* Output per input byte at the most: an empty line numbered, with "$". */
 #define MAX_GROWTH (NUMBER_DIGITS + 3)
@@ -771,10 +771,11 @@ int main(int argc, char **argv)
             return tool_finish(1);
         }
         out_use(&cat.out, xostream_take(cat.out.stream), OUT_SIZE);
-        /* A second formatting thread pays only where writing costs
-         * nothing (/dev/null): into a file or a pipe the stream's writer
-         * needs the other processor (HACKING.md has the figures). */
-        if (mmio_kind(out) == MMIO_KIND_DEVICE || tool_lanes_forced())
+        /* On two processors a second formatting thread pays only where
+         * writing costs nothing (/dev/null): into a file or a pipe the
+         * stream's writer needs the other one (HACKING.md). */
+        if (mmio_cpu_count() > 2 || mmio_kind(out) == MMIO_KIND_DEVICE
+            || tool_lanes_forced())
             cat.lane_running = lane_start(&cat.lane, &cat.format);
     }
 
