@@ -494,18 +494,23 @@ size_t tool_window(void)
     return MMIO_DEFAULT_WINDOW;
 }
 
+/* Whether the environment variable NAME (a test hook) is set and not
+ * empty. */
+static bool hook_set(const char *name)
+{
+    const char *text = getenv(name);
+
+    return text && *text;
+}
+
 bool tool_simd_allowed(void)
 {
-    const char *text = getenv("MMTOOLS_NO_SIMD");
-
-    return !text || !*text;
+    return !hook_set("MMTOOLS_NO_SIMD");
 }
 
 bool tool_lanes_forced(void)
 {
-    const char *text = getenv("MMTOOLS_FORCE_LANES");
-
-    return text && *text;
+    return hook_set("MMTOOLS_FORCE_LANES");
 }
 
 mmio_file *tool_create_output(const char *path, uint64_t size)
