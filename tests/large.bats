@@ -39,6 +39,18 @@ setup_file() {
     done
 }
 
+@test "mmcat -n counts past 99999999 lines as GNU cat does" {
+    # Numbers of nine digits and more are counted another way than shorter
+    # ones (tools/mmcat.c, struct number_text).
+    head -c 100000002 /dev/zero | tr '\0' '\n' > "$BATS_TEST_TMPDIR/lines"
+    cat -n "$BATS_TEST_TMPDIR/lines" > "$BATS_TEST_TMPDIR/want"
+    run_tool mmcat -n "$BATS_TEST_TMPDIR/lines" > "$BATS_TEST_TMPDIR/got"
+    cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+    MMTOOLS_FORCE_LANES=1 run_tool mmcat -n "$BATS_TEST_TMPDIR/lines" > "$BATS_TEST_TMPDIR/got"
+    cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+    rm "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
 @test "mminvert changes a region past 4 GiB in place" {
     run_tool mminvert --offset=5G "$BIG"
     [ "$(tail -c 3 "$BIG")" = DNE ] || fail "reversed: $(tail -c 3 "$BIG" | od -c)"

@@ -199,12 +199,17 @@ same_as_cat() {
     assert_same_bytes "$T/want" "$T/out"
 }
 
-@test "line numbers widen past 999999" {
-    yes | head -n 1000002 > "$T/f"
+@test "line numbers count through every carry and widen past 999999" {
+    # Every third line empty, the others of 1 to 7 digits: up to 32 line
+    # ends in 64 bytes, and each count from 9s to the next number.
+    awk 'BEGIN { for (i = 0; i < 1000002; i++) print (i % 3 ? i : "") }' > "$T/f"
+    same_as_cat -n "$T/f"
     run mmcat -n "$T/f"
-    [ "${lines[999998]}" = "999999	y" ]
-    [ "${lines[999999]}" = "1000000	y" ]
-    [ "${lines[1000001]}" = "1000002	y" ]
+    [ "${lines[999998]}" = "999999	999998" ]
+    [ "${lines[999999]}" = "1000000	" ]
+    [ "${lines[1000001]}" = "1000002	1000001" ]
+    MMTOOLS_FORCE_LANES=1 same_as_cat -n "$T/f"
+    same_as_cat -n "$T/f" "$T/f" # the second file goes on from 1000002
 }
 
 @test "every option combination matches GNU cat on every byte value" {

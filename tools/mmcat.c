@@ -202,6 +202,7 @@ struct format {
     bool show_nonprinting; /* -v */
     bool crlf_rule;        /* -E without -v: the CR of a CRLF shows as ^M */
     bool bytewise;         /* nothing depends on where lines start */
+    bool numbers_only;     /* -n alone: lines change only by their number */
     struct bytescan stops; /* the bytes that are not copied as they are */
     struct bytescan newline;
     struct notation notation[256];
@@ -243,6 +244,8 @@ static void build_format(struct format *f)
     if (f->number_nonblank)
         f->number_all = false;
     f->crlf_rule = f->show_ends && !f->show_nonprinting;
+    f->numbers_only = f->number_all && !f->squeeze_blank && !f->show_ends
+                      && !f->show_tabs && !f->show_nonprinting;
     f->bytewise = !f->number_all && !f->number_nonblank && !f->squeeze_blank
                   && !f->crlf_rule;
     /* For format_bytewise, which looks the line feed up like any byte. */
@@ -258,19 +261,92 @@ static void build_format(struct format *f)
 /* The emitters below write at POS, which the caller keeps in a register,
  * and return the new end. */
 
-static inline unsigned char *put_number(struct line_number *n,
-                                        unsigned char *pos)
-{
-    size_t len = (size_t)(NUMBER_DIGITS + 1 - n->print);
+/* A line number's printed text from where it starts, in two words that
+ * the formatting loops keep in registers and count up there, so that no
+ * line waits for the count's last store to memory.  LAST is the bit
+ * offset of the last digit in WORD[0], or -1 when the text is too long
+ * for that (from 10^8 on), where struct line_number counts. */
+struct number_text {
+    uint64_t word[2];
+    size_t length;
+    int last;
+};
 
-    if (len <= 16)
-        memcpy(pos, n->text + n->print, 16); /* one fixed-size move */
-    else
-        memcpy(pos, n->text + n->print, len);
-    /* Counting up after the copy, not before, keeps the byte stores of the
-     * count away from the next load of the text: twice as fast. */
+static inline void number_text_load(struct number_text *t,
+                                    const struct line_number *n)
+{
+    t->length = (size_t)(NUMBER_DIGITS + 1 - n->print);
+    memcpy(t->word, n->text + n->print, sizeof t->word);
+    t->last = t->length <= 9 ? (int)(t->length - 2) * 8 : -1;
+}
+
+/* Writes T back into N, for the next piece or a count the slow way. */
+static inline void number_text_store(const struct number_text *t,
+                                     struct line_number *n)
+{
+    memcpy(n->text + n->print, t->word, sizeof t->word);
+}
+
+/* Counts T up through N, which handles every case. */
+static void number_text_next_slowly(struct number_text *t,
+                                    struct line_number *n)
+{
+    number_text_store(t, n);
     line_number_next(n);
-    return pos + len;
+    number_text_load(t, n);
+}
+
+/* Counts T, whose LAST is not -1, up in its word; false where struct
+ * line_number must: a count of only 9s (a digit more), or a space before
+ * the 9s (it becomes a digit). */
+static inline bool number_text_next(struct number_text *t)
+{
+    uint64_t others, nines_mask;
+    unsigned nines;
+    int carry_to;
+
+    /* Each 9 a zero byte, the last digit moved to the top byte: the 9s it
+     * ends in are the leading zero bytes. */
+    others = (t->word[0] ^ UINT64_C(0x3939393939393939)) << (56 - t->last);
+    if (others == 0)
+        return false;
+    nines = (unsigned)__builtin_clzll(others) / 8;
+    carry_to = t->last - (int)nines * 8;
+    if ((t->word[0] >> carry_to & 0xff) == ' ')
+        return false;
+    /* The 9s become 0s, the digit before them one more. */
+    nines_mask = UINT64_C(0x0909090909090909)
+                 & ((UINT64_C(1) << nines * 8) - 1);
+    t->word[0] -= nines_mask << (carry_to + 8);
+    t->word[0] += UINT64_C(1) << carry_to;
+    return true;
+}
+
+static unsigned char *put_number_long(struct number_text *t,
+                                      struct line_number *n,
+                                      unsigned char *pos)
+{
+    size_t length = t->length;
+
+    memcpy(pos, n->text + n->print, length); /* long ones are counted in N */
+    number_text_next_slowly(t, n);
+    return pos + length;
+}
+
+/* Writes T at POS and counts it up.  Inlined by force: gcc made it a
+ * call. */
+static inline __attribute__((always_inline)) unsigned char *
+put_number(struct number_text *t, struct line_number *n, unsigned char *pos)
+{
+    if (t->last < 0)
+        return put_number_long(t, n, pos);
+    memcpy(pos, t->word, 16); /* one fixed-size move */
+    pos += t->length;
+    if ((t->word[0] >> t->last & 0xff) != '9')
+        t->word[0] += UINT64_C(1) << t->last; /* no carry: not a 9 */
+    else if (!number_text_next(t))
+        number_text_next_slowly(t, n);
+    return pos;
 }
 
 static inline unsigned char *put_line_end(bool show_ends, unsigned char *pos)
@@ -293,6 +369,104 @@ static unsigned char *settle_pending_cr(struct cat_state *s,
     }
     memcpy(pos, "^M", 2);
     return pos + 2;
+}
+
+/* What cat_state.newlines is after [P, END), which is not empty, when it
+ * was BEFORE at P: the empty lines just before END, counted up to 2, or
+ * -1 inside a line. */
+static int newlines_after(int before, const unsigned char *p,
+                          const unsigned char *end)
+{
+    int trailing = 0;
+
+    while (trailing < 3 && end - trailing > p && end[-1 - trailing] == '\n')
+        trailing++;
+    if (trailing == 0)
+        return -1;
+    if (end - trailing == p) /* all newlines: those before P count too */
+        trailing += before + 1;
+    return trailing - 1 < 2 ? trailing - 1 : 2;
+}
+
+/* Input is formatted in spans of this size: the line ends of one are
+ * listed, then its lines formatted. */
+#define SPAN 4096
+
+/* Lists the offsets from P of the line feeds among the N bytes at P
+ * (N <= SPAN) in ENDS, which has room for SPAN + 4; returns how many. */
+static size_t list_line_ends(const struct bytescan_regs *newline,
+                             const unsigned char *p, size_t n,
+                             uint16_t *ends)
+{
+    size_t count = 0;
+
+    for (size_t off = 0; off < n; off += 64) {
+        uint64_t mask = n - off >= 64
+                            ? bytescan_mask64(newline, p + off)
+                            : bytescan_mask_tail(newline, p + off, n - off);
+        unsigned hits = bytescan_count(mask);
+        uint16_t *e = ends + count;
+
+        bytescan_prefetch(p + off);
+
+        /* Four whatever the count, so that the branch on it is rare: the
+         * ones past the count are overwritten by the next block's. */
+        for (unsigned i = 0; i < 4; i++) {
+            e[i] = (uint16_t)(off + (unsigned)__builtin_ctzll(
+                                        mask | UINT64_C(1) << 63));
+            mask &= mask - 1;
+        }
+        for (unsigned i = 4; i < hits; i++) {
+            e[i] = (uint16_t)(off + (unsigned)__builtin_ctzll(mask));
+            mask &= mask - 1;
+        }
+        count += hits;
+    }
+    return count;
+}
+
+/* Formats [START, END) into O for -n alone: each line gets its number
+ * and is copied as it is.  The line ends of a span are listed first, so
+ * that no branch of the loop over the lines depends on their lengths. */
+static void format_numbered(const struct format *f, struct cat_state *s,
+                            struct out *o, const unsigned char *start,
+                            const unsigned char *end)
+{
+    struct bytescan_regs newline;
+    struct number_text number;
+    uint16_t ends[SPAN + 4];
+    const unsigned char *p = start; /* where the next line (part) starts */
+    unsigned char *pos = o->pos;
+    bool numbered = s->newlines < 0; /* the line at P has its number */
+
+    if (start == end)
+        return;
+    bytescan_load(&newline, &f->newline);
+    number_text_load(&number, &s->number);
+    for (const unsigned char *span = start; span < end; span += SPAN) {
+        size_t n = (size_t)(end - span) < SPAN ? (size_t)(end - span) : SPAN;
+        size_t count = list_line_ends(&newline, span, n, ends);
+
+        for (size_t i = 0; i < count; i++) {
+            const unsigned char *next = span + ends[i] + 1;
+
+            pos = out_make_room(o, pos);
+            if (!numbered)
+                pos = put_number(&number, &s->number, pos);
+            numbered = false;
+            pos = out_put(o, pos, p, (size_t)(next - p), (size_t)(end - p));
+            p = next;
+        }
+    }
+    if (p < end) { /* the piece ends inside a line */
+        pos = out_make_room(o, pos);
+        if (!numbered)
+            pos = put_number(&number, &s->number, pos);
+        pos = out_put(o, pos, p, (size_t)(end - p), (size_t)(end - p));
+    }
+    number_text_store(&number, &s->number);
+    s->newlines = newlines_after(s->newlines, start, end);
+    o->pos = pos;
 }
 
 /* Formats [P, END) into O when no option needs to know where lines start
@@ -335,11 +509,17 @@ static void format_piece(const struct format *f, struct cat_state *s,
     const unsigned char *p = start;
     unsigned char *pos;
     struct bytescan_cursor cursor;
+    struct number_text number;
 
     if (f->bytewise) {
         format_bytewise(f, o, start, end);
         return;
     }
+    if (f->numbers_only) {
+        format_numbered(f, s, o, start, end);
+        return;
+    }
+    number_text_load(&number, &s->number);
     pos = out_make_room(o, o->pos);
     if (s->pending_cr)
         pos = settle_pending_cr(s, pos, *p);
@@ -353,14 +533,14 @@ static void format_piece(const struct format *f, struct cat_state *s,
                 newlines += newlines < 2;
                 if (!(newlines == 2 && squeeze)) {
                     if (number_empty)
-                        pos = put_number(&s->number, pos);
+                        pos = put_number(&number, &s->number, pos);
                     pos = put_line_end(show_ends, pos);
                 }
                 p++;
                 continue;
             }
             if (numbering)
-                pos = put_number(&s->number, pos);
+                pos = put_number(&number, &s->number, pos);
             newlines = -1;
         }
         pos = out_put(o, pos, p, (size_t)(stop - p), (size_t)(end - p));
@@ -385,6 +565,7 @@ static void format_piece(const struct format *f, struct cat_state *s,
         }
         p = stop + 1;
     }
+    number_text_store(&number, &s->number);
     s->newlines = newlines;
     o->pos = pos;
 }
@@ -416,6 +597,8 @@ static void count_lines(const struct format *f, const unsigned char *p,
         uint64_t after1 = nl << 1 | carry1;              /* byte before is '\n' */
         uint64_t after2 = nl << 2 | carry1 << 1 | carry2; /* two bytes before */
 
+        bytescan_prefetch(p);
+
         counts->nonempty_starts += bytescan_count(~nl & after1 & valid);
         counts->kept_empty += bytescan_count(nl & after1 & ~(after2 & squeeze));
         carry2 = nl >> 62 & 1;
@@ -429,7 +612,6 @@ static void advance_state(const struct format *f, struct cat_state *s,
                           const unsigned char *p, const unsigned char *end)
 {
     struct line_counts counts;
-    int trailing = 0;
 
     if (p == end)
         return;
@@ -438,17 +620,8 @@ static void advance_state(const struct format *f, struct cat_state *s,
         line_number_add(&s->number, counts.nonempty_starts
                         + (f->number_all ? counts.kept_empty : 0));
     }
-    while (trailing < 3 && end - trailing > p && end[-1 - trailing] == '\n')
-        trailing++;
-    if (trailing == 0) {
-        s->newlines = -1;
-        s->pending_cr = f->crlf_rule && end[-1] == '\r';
-        return;
-    }
-    if (end - trailing == p) /* all newlines: those before P count too */
-        trailing += s->newlines + 1;
-    s->newlines = trailing - 1 < 2 ? trailing - 1 : 2;
-    s->pending_cr = false;
+    s->newlines = newlines_after(s->newlines, p, end);
+    s->pending_cr = s->newlines < 0 && f->crlf_rule && end[-1] == '\r';
 }
 
 /* ---- Two lanes -------------------------------------------------------------- */
