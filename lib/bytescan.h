@@ -121,9 +121,11 @@ static inline uint64_t bytescan_mask_tail(const struct bytescan_regs *r,
  * wait on memory at every page start. */
 #define BYTESCAN_AHEAD 4096
 
+/* Asks for the input BYTESCAN_AHEAD bytes past P; never faults, even past
+ * the end of a mapping (an address, not a pointer C would have to allow). */
 static inline void bytescan_prefetch(const unsigned char *p)
 {
-    __builtin_prefetch(p + BYTESCAN_AHEAD); /* never faults, even past the end */
+    __builtin_prefetch((const void *)((uintptr_t)p + BYTESCAN_AHEAD));
 }
 
 /* Walks the bytes of the set in [P, END) one by one, in order. */

@@ -209,7 +209,10 @@ same_as_cat() {
     [ "${lines[999999]}" = "1000000	" ]
     [ "${lines[1000001]}" = "1000002	1000001" ]
     MMTOOLS_FORCE_LANES=1 same_as_cat -n "$T/f"
-    same_as_cat -n "$T/f" "$T/f" # the second file goes on from 1000002
+    same_as_cat -n "$T/f" "$T/f" # the second file goes on from 1000003
+    # Eight digits, the most the count in registers takes.
+    head -c 10000002 /dev/zero | tr '\0' '\n' > "$T/f"
+    cmp <(cat -n "$T/f") <(mmcat -n "$T/f")
 }
 
 @test "every option combination matches GNU cat on every byte value" {
@@ -457,18 +460,19 @@ expect_write_error() {
     done
 }
 
-# Runs mmcat with options $1 on a large file, truncated from this side
-# (truncate works while a Wine process maps the file) once mmcat waits on
-# a full FIFO with its window mapped; fails unless mmcat reports the
-# shrinking and exits 1.
+# Runs mmcat with options $1 on a large file, then the files $2...,
+# truncated from this side (truncate works while a Wine process maps the
+# file) once mmcat waits on a full FIFO with its window mapped; fails
+# unless mmcat reports the shrinking and exits 1.  The output from the
+# second byte on is left in $T/out.
 expect_shrank_error() {
     head -c 30000000 /dev/zero | tr '\0' 'x' | fold -w 99 > "$T/shrinking"
     rm -f "$T/fifo"
     mkfifo "$T/fifo"
-    ( rc=0; $MMTOOLS_RUNNER "$(tool_path mmcat)" $1 "$T/shrinking" > "$T/fifo" 2> "$T/err" || rc=$?
+    ( rc=0; $MMTOOLS_RUNNER "$(tool_path mmcat)" $1 "$T/shrinking" "${@:2}" > "$T/fifo" 2> "$T/err" || rc=$?
       echo $rc > "$T/status" ) &
     local writer=$!
-    { head -c 1 > /dev/null; truncate -s 0 "$T/shrinking"; cat > /dev/null; } < "$T/fifo"
+    { head -c 1 > /dev/null; truncate -s 0 "$T/shrinking"; cat > "$T/out"; } < "$T/fifo"
     wait "$writer"
     [ "$(cat "$T/status")" = 1 ] || fail "mmcat $1: status $(cat "$T/status"): $(head -c 300 "$T/err")"
     [ "$(head -n 1 "$T/err")" = "mmcat: $T/shrinking: file shrank while it was being read" ] ||
@@ -480,6 +484,22 @@ expect_shrank_error() {
     for opts in -n -v -nA; do
         expect_shrank_error "$opts"
         MMTOOLS_FORCE_LANES=1 expect_shrank_error "$opts"
+    done
+}
+
+@test "numbering goes on past every line printed from a file that shrank" {
+    printf 'SECOND\n' > "$T/second"
+    local opts last before
+    for opts in -n -nA; do
+        for lanes in '' 1; do
+            MMTOOLS_FORCE_LANES=$lanes expect_shrank_error "$opts" "$T/second"
+            last=$(tail -n 1 "$T/out")
+            [[ $last =~ ^\ *([0-9]+)$'\t'SECOND ]] || fail "mmcat $opts: ends in '$last'"
+            before=$(head -n -1 "$T/out" |
+                awk -F '\t' '$1 + 0 > max { max = $1 + 0 } END { print max + 0 }')
+            [ "${BASH_REMATCH[1]}" -gt "$before" ] ||
+                fail "mmcat $opts: SECOND is line ${BASH_REMATCH[1]}, after line $before"
+        done
     done
 }
 

@@ -58,7 +58,8 @@ static const struct option long_options[] = {
 
 #define OUT_SIZE ((size_t)256 * 1024)
 /* Room kept free past LIMIT for one short copy, one line number, one
- * notation and "^M$\n": what one step of format_piece writes at most. */
+ * notation and "^M$\n": what one step of format_piece (or of
+ * format_numbered) writes at most. */
 #define SHORT_COPY 128
 #define OUT_SLACK 256
 
@@ -183,6 +184,69 @@ static void line_number_add(struct line_number *n, uint64_t count)
     }
 }
 
+/* A line number's printed text from where it starts, in two words that
+ * the formatting loops keep in registers and count up there, where the
+ * text in memory would have each line's load wait for the last line's
+ * store.  LAST is the bit offset of the last digit in LO, or -1 when the
+ * text is too long for that (from 10^8 on) or the words are not little-
+ * endian, where struct line_number counts.  HOME is where the text lies
+ * in the struct line_number it came from. */
+struct number_text {
+    uint64_t lo, hi;
+    size_t length;
+    int last;
+    unsigned char *home;
+};
+
+static inline struct number_text number_text_of(struct line_number *n)
+{
+    struct number_text t;
+
+    t.home = (unsigned char *)n->text + n->print;
+    t.length = (size_t)(NUMBER_DIGITS + 1 - n->print);
+    memcpy(&t.lo, t.home, sizeof t.lo);
+    memcpy(&t.hi, t.home + sizeof t.lo, sizeof t.hi);
+#if defined __BYTE_ORDER__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    t.last = t.length <= 9 ? (int)(t.length - 2) * 8 : -1;
+#else
+    t.last = -1;
+#endif
+    return t;
+}
+
+/* Counts T up in its words; false where struct line_number must: a count
+ * of only 9s (a digit more), or a space before the 9s (it becomes a
+ * digit).  LAST is not -1. */
+static inline bool number_text_next(struct number_text *t)
+{
+    uint64_t others, nines_mask;
+    unsigned nines;
+    int carry_to;
+
+    /* Each 9 a zero byte, the last digit moved to the top byte: the 9s it
+     * ends in are the leading zero bytes. */
+    others = (t->lo ^ UINT64_C(0x3939393939393939)) << (56 - t->last);
+    if (others == 0)
+        return false;
+    nines = (unsigned)__builtin_clzll(others) / 8;
+    carry_to = t->last - (int)nines * 8;
+    if ((t->lo >> carry_to & 0xff) == ' ')
+        return false;
+    /* The 9s become 0s, the digit before them one more. */
+    nines_mask = UINT64_C(0x0909090909090909)
+                 & ((UINT64_C(1) << nines * 8) - 1);
+    t->lo -= nines_mask << (carry_to + 8);
+    t->lo += UINT64_C(1) << carry_to;
+    return true;
+}
+
+/* Counts N up the slow way, for every case; returns its new text. */
+static struct number_text number_next_slowly(struct line_number *n)
+{
+    line_number_next(n);
+    return number_text_of(n);
+}
+
 /* ---- Formatting ------------------------------------------------------------- */
 
 /* How one byte that a scan stops at is shown. */
@@ -261,91 +325,38 @@ static void build_format(struct format *f)
 /* The emitters below write at POS, which the caller keeps in a register,
  * and return the new end. */
 
-/* A line number's printed text from where it starts, in two words that
- * the formatting loops keep in registers and count up there, so that no
- * line waits for the count's last store to memory.  LAST is the bit
- * offset of the last digit in WORD[0], or -1 when the text is too long
- * for that (from 10^8 on), where struct line_number counts. */
-struct number_text {
-    uint64_t word[2];
-    size_t length;
-    int last;
-};
-
-static inline void number_text_load(struct number_text *t,
-                                    const struct line_number *n)
-{
-    t->length = (size_t)(NUMBER_DIGITS + 1 - n->print);
-    memcpy(t->word, n->text + n->print, sizeof t->word);
-    t->last = t->length <= 9 ? (int)(t->length - 2) * 8 : -1;
-}
-
-/* Writes T back into N, for the next piece or a count the slow way. */
-static inline void number_text_store(const struct number_text *t,
-                                     struct line_number *n)
-{
-    memcpy(n->text + n->print, t->word, sizeof t->word);
-}
-
-/* Counts T up through N, which handles every case. */
-static void number_text_next_slowly(struct number_text *t,
-                                    struct line_number *n)
-{
-    number_text_store(t, n);
-    line_number_next(n);
-    number_text_load(t, n);
-}
-
-/* Counts T, whose LAST is not -1, up in its word; false where struct
- * line_number must: a count of only 9s (a digit more), or a space before
- * the 9s (it becomes a digit). */
-static inline bool number_text_next(struct number_text *t)
-{
-    uint64_t others, nines_mask;
-    unsigned nines;
-    int carry_to;
-
-    /* Each 9 a zero byte, the last digit moved to the top byte: the 9s it
-     * ends in are the leading zero bytes. */
-    others = (t->word[0] ^ UINT64_C(0x3939393939393939)) << (56 - t->last);
-    if (others == 0)
-        return false;
-    nines = (unsigned)__builtin_clzll(others) / 8;
-    carry_to = t->last - (int)nines * 8;
-    if ((t->word[0] >> carry_to & 0xff) == ' ')
-        return false;
-    /* The 9s become 0s, the digit before them one more. */
-    nines_mask = UINT64_C(0x0909090909090909)
-                 & ((UINT64_C(1) << nines * 8) - 1);
-    t->word[0] -= nines_mask << (carry_to + 8);
-    t->word[0] += UINT64_C(1) << carry_to;
-    return true;
-}
-
-static unsigned char *put_number_long(struct number_text *t,
-                                      struct line_number *n,
+/* Writes N, from 10^8 on, at POS and counts it up. */
+static unsigned char *put_number_long(struct line_number *n,
                                       unsigned char *pos)
 {
-    size_t length = t->length;
+    size_t length = (size_t)(NUMBER_DIGITS + 1 - n->print);
 
-    memcpy(pos, n->text + n->print, length); /* long ones are counted in N */
-    number_text_next_slowly(t, n);
+    memcpy(pos, n->text + n->print, length);
+    line_number_next(n);
     return pos + length;
 }
 
-/* Writes T at POS and counts it up.  Inlined by force: gcc made it a
- * call. */
+/* Writes T, the text of N, at POS and counts both up.  N is kept current,
+ * one store a line never loaded back: what a fault leaves is the count of
+ * the lines formatted.  Inlined by force: gcc made it a call. */
 static inline __attribute__((always_inline)) unsigned char *
 put_number(struct number_text *t, struct line_number *n, unsigned char *pos)
 {
-    if (t->last < 0)
-        return put_number_long(t, n, pos);
-    memcpy(pos, t->word, 16); /* one fixed-size move */
+    if (t->last < 0) {
+        pos = put_number_long(n, pos);
+        *t = number_text_of(n);
+        return pos;
+    }
+    memcpy(pos, &t->lo, sizeof t->lo);
+    memcpy(pos + sizeof t->lo, &t->hi, sizeof t->hi); /* 16 bytes at once */
     pos += t->length;
-    if ((t->word[0] >> t->last & 0xff) != '9')
-        t->word[0] += UINT64_C(1) << t->last; /* no carry: not a 9 */
-    else if (!number_text_next(t))
-        number_text_next_slowly(t, n);
+    if ((t->lo >> t->last & 0xff) != '9')
+        t->lo += UINT64_C(1) << t->last; /* no carry: not a 9 */
+    else if (!number_text_next(t)) {
+        *t = number_next_slowly(n);
+        return pos;
+    }
+    memcpy(t->home, &t->lo, sizeof t->lo);
     return pos;
 }
 
@@ -427,13 +438,14 @@ static size_t list_line_ends(const struct bytescan_regs *newline,
 
 /* Formats [START, END) into O for -n alone: each line gets its number
  * and is copied as it is.  The line ends of a span are listed first, so
- * that no branch of the loop over the lines depends on their lengths. */
+ * that the loop over the lines branches on nothing that changes from line
+ * to line but the rare line over SHORT_COPY bytes. */
 static void format_numbered(const struct format *f, struct cat_state *s,
                             struct out *o, const unsigned char *start,
                             const unsigned char *end)
 {
     struct bytescan_regs newline;
-    struct number_text number;
+    struct number_text number = number_text_of(&s->number);
     uint16_t ends[SPAN + 4];
     const unsigned char *p = start; /* where the next line (part) starts */
     unsigned char *pos = o->pos;
@@ -442,11 +454,12 @@ static void format_numbered(const struct format *f, struct cat_state *s,
     if (start == end)
         return;
     bytescan_load(&newline, &f->newline);
-    number_text_load(&number, &s->number);
     for (const unsigned char *span = start; span < end; span += SPAN) {
         size_t n = (size_t)(end - span) < SPAN ? (size_t)(end - span) : SPAN;
         size_t count = list_line_ends(&newline, span, n, ends);
 
+        if (span + n == end && end[-1] != '\n')
+            ends[count++] = (uint16_t)(n - 1); /* a line the piece cuts */
         for (size_t i = 0; i < count; i++) {
             const unsigned char *next = span + ends[i] + 1;
 
@@ -458,13 +471,6 @@ static void format_numbered(const struct format *f, struct cat_state *s,
             p = next;
         }
     }
-    if (p < end) { /* the piece ends inside a line */
-        pos = out_make_room(o, pos);
-        if (!numbered)
-            pos = put_number(&number, &s->number, pos);
-        pos = out_put(o, pos, p, (size_t)(end - p), (size_t)(end - p));
-    }
-    number_text_store(&number, &s->number);
     s->newlines = newlines_after(s->newlines, start, end);
     o->pos = pos;
 }
@@ -519,7 +525,7 @@ static void format_piece(const struct format *f, struct cat_state *s,
         format_numbered(f, s, o, start, end);
         return;
     }
-    number_text_load(&number, &s->number);
+    number = number_text_of(&s->number);
     pos = out_make_room(o, o->pos);
     if (s->pending_cr)
         pos = settle_pending_cr(s, pos, *p);
@@ -565,7 +571,6 @@ static void format_piece(const struct format *f, struct cat_state *s,
         }
         p = stop + 1;
     }
-    number_text_store(&number, &s->number);
     s->newlines = newlines;
     o->pos = pos;
 }
