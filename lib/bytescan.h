@@ -116,6 +116,14 @@ static inline uint64_t bytescan_mask_tail(const struct bytescan_regs *r,
     return mask;
 }
 
+/* The mask of the first N bytes at P, or of 64 when N is more, without
+ * reading past them. */
+static inline uint64_t bytescan_mask_upto(const struct bytescan_regs *r,
+                                          const unsigned char *p, size_t n)
+{
+    return n >= 64 ? bytescan_mask64(r, p) : bytescan_mask_tail(r, p, n);
+}
+
 /* How far ahead of a scan its input is asked for: a processor fetches
  * ahead by itself only within a page, so a scan through a mapping would
  * wait on memory at every page start. */
@@ -144,10 +152,7 @@ static inline void bytescan_start(struct bytescan_cursor *c,
     bytescan_load(&c->set, set);
     c->end = end;
     c->block = p;
-    if (end - p >= 64)
-        c->mask = bytescan_mask64(&c->set, p);
-    else
-        c->mask = bytescan_mask_tail(&c->set, p, (size_t)(end - p));
+    c->mask = bytescan_mask_upto(&c->set, p, (size_t)(end - p));
 }
 
 /* The next byte of the set, or END when there is none. */
@@ -158,11 +163,8 @@ static inline const unsigned char *bytescan_next(struct bytescan_cursor *c)
         if (c->block >= c->end)
             return c->end;
         bytescan_prefetch(c->block);
-        if (c->end - c->block >= 64)
-            c->mask = bytescan_mask64(&c->set, c->block);
-        else
-            c->mask = bytescan_mask_tail(&c->set, c->block,
-                                         (size_t)(c->end - c->block));
+        c->mask = bytescan_mask_upto(&c->set, c->block,
+                                     (size_t)(c->end - c->block));
     }
     const unsigned char *hit = c->block + __builtin_ctzll(c->mask);
     c->mask &= c->mask - 1;

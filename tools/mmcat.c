@@ -325,27 +325,18 @@ static void build_format(struct format *f)
 /* The emitters below write at POS, which the caller keeps in a register,
  * and return the new end. */
 
-/* Writes N, from 10^8 on, at POS and counts it up. */
-static unsigned char *put_number_long(struct line_number *n,
-                                      unsigned char *pos)
-{
-    size_t length = (size_t)(NUMBER_DIGITS + 1 - n->print);
-
-    memcpy(pos, n->text + n->print, length);
-    line_number_next(n);
-    return pos + length;
-}
-
 /* Writes T, the text of N, at POS and counts both up.  N is kept current,
  * one store a line never loaded back: what a fault leaves is the count of
  * the lines formatted.  Inlined by force: gcc made it a call. */
 static inline __attribute__((always_inline)) unsigned char *
 put_number(struct number_text *t, struct line_number *n, unsigned char *pos)
 {
-    if (t->last < 0) {
-        pos = put_number_long(n, pos);
-        *t = number_text_of(n);
-        return pos;
+    if (t->last < 0) { /* from 10^8 on: counted in N */
+        size_t length = t->length;
+
+        memcpy(pos, t->home, length);
+        *t = number_next_slowly(n);
+        return pos + length;
     }
     memcpy(pos, &t->lo, sizeof t->lo);
     memcpy(pos + sizeof t->lo, &t->hi, sizeof t->hi); /* 16 bytes at once */
@@ -412,9 +403,7 @@ static size_t list_line_ends(const struct bytescan_regs *newline,
     size_t count = 0;
 
     for (size_t off = 0; off < n; off += 64) {
-        uint64_t mask = n - off >= 64
-                            ? bytescan_mask64(newline, p + off)
-                            : bytescan_mask_tail(newline, p + off, n - off);
+        uint64_t mask = bytescan_mask_upto(newline, p + off, n - off);
         unsigned hits = bytescan_count(mask);
         uint16_t *e = ends + count;
 
@@ -597,8 +586,7 @@ static void count_lines(const struct format *f, const unsigned char *p,
     for (; p < end; p += 64) {
         size_t n = (size_t)(end - p) < 64 ? (size_t)(end - p) : 64;
         uint64_t valid = n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1;
-        uint64_t nl = n == 64 ? bytescan_mask64(&newline, p)
-                              : bytescan_mask_tail(&newline, p, n);
+        uint64_t nl = bytescan_mask_upto(&newline, p, n);
         uint64_t after1 = nl << 1 | carry1;              /* byte before is '\n' */
         uint64_t after2 = nl << 2 | carry1 << 1 | carry2; /* two bytes before */
 
